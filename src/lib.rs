@@ -1,0 +1,8 @@
+//! dmarcwatch: DMARC aggregate reports from mailboxes and files into SQLite,
+//! with alerts. The modules follow the pipe, in order:
+//!
+//! source bytes → [`mail`] (MIME → parts) → [`unpack`] (gzip/zip/zlib/xml,
+//! size-bounded) → [`report`] (streaming XML → `Report`) → store → detect → alert.
+
+pub mod mail;
+pub mod unpack;
