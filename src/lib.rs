@@ -5,4 +5,5 @@
 //! size-bounded) → [`report`] (streaming XML → `Report`) → store → detect → alert.
 
 pub mod mail;
+pub mod report;
 pub mod unpack;
