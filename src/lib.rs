@@ -4,6 +4,10 @@
 //! source bytes → [`mail`] (MIME → parts) → [`unpack`] (gzip/zip/zlib/xml,
 //! size-bounded) → [`report`] (streaming XML → `Report`) → store → detect → alert.
 
+pub mod commands;
+pub mod config;
+pub mod extract;
 pub mod mail;
 pub mod report;
+pub mod source;
 pub mod unpack;
