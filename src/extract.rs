@@ -53,14 +53,23 @@ impl Default for ExtractLimits {
 
 /// Read every report in `body` into `sink`. `Err` only when the sink fails.
 pub fn read_unit<S: ReportSink>(
-    body: Body,
+    mut body: Body,
+    limits: &ExtractLimits,
+    sink: &mut S,
+) -> Result<Outcome, S::Error> {
+    read_unit_ref(&mut body, limits, sink)
+}
+
+/// [`read_unit`] leaving the body with the caller (who may keep its bytes).
+pub fn read_unit_ref<S: ReportSink>(
+    body: &mut Body,
     limits: &ExtractLimits,
     sink: &mut S,
 ) -> Result<Outcome, S::Error> {
     let mut out = Outcome::default();
     match body {
-        Body::Message(bytes) => read_message(&bytes, limits, sink, &mut out)?,
-        Body::Reader(mut reader) => {
+        Body::Message(bytes) => read_message(bytes, limits, sink, &mut out)?,
+        Body::Reader(reader) => {
             let prefix = match reader.fill_buf() {
                 Ok(p) => p,
                 Err(e) => {
@@ -70,9 +79,9 @@ pub fn read_unit<S: ReportSink>(
             };
             if unpack::sniff(prefix) != Container::Unknown {
                 let options = ParseOptions::default();
-                read_documents(&mut reader, "", &options, limits, sink, &mut out)?;
+                read_documents(reader, "", &options, limits, sink, &mut out)?;
             } else {
-                match read_bounded(&mut reader, limits.max_message_bytes) {
+                match read_bounded(reader, limits.max_message_bytes) {
                     Ok(bytes) => read_message(&bytes, limits, sink, &mut out)?,
                     Err(e) => out.errors.push(e),
                 }

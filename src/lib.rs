@@ -10,4 +10,5 @@ pub mod extract;
 pub mod mail;
 pub mod report;
 pub mod source;
+pub mod store;
 pub mod unpack;

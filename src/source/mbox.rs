@@ -34,8 +34,10 @@ impl<R: BufRead> MboxMessages<R> {
     }
 }
 
+/// `From sender date`: the line that opens each message of an mbox.
 pub fn is_separator(line: &[u8]) -> bool {
-    line.starts_with(b"From ")
+    line.strip_prefix(b"From ")
+        .is_some_and(|rest| !rest.trim_ascii().is_empty())
 }
 
 impl<R: BufRead> Iterator for MboxMessages<R> {

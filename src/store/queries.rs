@@ -1,0 +1,1 @@
+//! Queries behind summary, senders, export.
