@@ -20,6 +20,64 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(default, rename = "domain")]
     pub domains: Vec<DomainConfig>,
+    #[serde(default)]
+    pub detect: DetectConfig,
+}
+
+/// `[detect]`: thresholds for calling a source failing, over a window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectConfig {
+    /// DMARC fail share of a source's messages that is worth a warning.
+    pub failure_warn: f64,
+    /// Fail share that is critical.
+    pub failure_critical: f64,
+    /// Sources with fewer messages in the window are not judged.
+    pub min_messages: u64,
+    /// The period looked at, e.g. "7d".
+    pub window: String,
+}
+
+impl Default for DetectConfig {
+    fn default() -> Self {
+        DetectConfig {
+            failure_warn: 0.02,
+            failure_critical: 0.10,
+            min_messages: 20,
+            window: "7d".to_string(),
+        }
+    }
+}
+
+impl DetectConfig {
+    /// The window in seconds (validated at load).
+    pub fn window_secs(&self) -> i64 {
+        parse_duration(&self.window).unwrap_or(7 * 86400)
+    }
+}
+
+/// `30m`, `12h`, `7d`, `2w` → seconds.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let t = text.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30m, 12h, 7d or 2w"))?;
+    let unit_secs = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        "w" => 7 * 86400,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a duration like 30m, 12h, 7d or 2w"
+            ))
+        }
+    };
+    n.checked_mul(unit_secs)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("{text:?} is out of range"))
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -144,6 +202,17 @@ pub fn parse(text: &str) -> Result<Config, String> {
 
 impl Config {
     fn validate(&self) -> Result<(), String> {
+        let d = &self.detect;
+        parse_duration(&d.window).map_err(|e| format!("[detect] window: {e}"))?;
+        if !(0.0..=1.0).contains(&d.failure_warn) || !(0.0..=1.0).contains(&d.failure_critical) {
+            return Err(
+                "[detect] failure_warn and failure_critical are shares between 0 and 1 (0.02 = 2%)"
+                    .into(),
+            );
+        }
+        if d.failure_critical < d.failure_warn {
+            return Err("[detect] failure_critical must not be below failure_warn".into());
+        }
         let l = &self.limits;
         if l.max_compressed_bytes == 0 || l.max_xml_bytes == 0 || l.max_message_bytes == 0 {
             return Err("[limits]: sizes must be greater than 0".into());
@@ -192,6 +261,16 @@ mod tests {
         let err = parse("[database]\npaht = \"x.db\"\n").expect_err("typo");
         assert!(err.contains("paht"), "{err}");
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("7d"), Ok(7 * 86400));
+        assert_eq!(parse_duration("30m"), Ok(1800));
+        assert!(parse_duration("7 days").is_err());
+        assert!(parse_duration("0d").is_err());
+        let err = parse("[detect]\nwindow = \"week\"\n").expect_err("bad window");
+        assert!(err.contains("[detect] window"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! The command line: parse arguments, load the config, call the library.
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use dmarcwatch::{commands, config};
+use dmarcwatch::commands::{self, export::ExportFormat, Context};
+use dmarcwatch::config;
+use dmarcwatch::store::queries::SenderFilter;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -39,6 +43,50 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Store the reports in files, directories, mbox files or - (stdin).
+    Ingest {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Per domain: volume, DMARC pass rate, alignment, top failing sources.
+    Summary {
+        #[arg(long)]
+        domain: Option<String>,
+        /// Only reports from this long ago on, e.g. 7d, 24h.
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// Per domain and source: messages, failures, names, first/last seen.
+    Senders {
+        #[arg(long)]
+        domain: Option<String>,
+        /// Totals from this long ago on (default: [detect] window).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only sources over [detect] failure_warn with min_messages.
+        #[arg(long)]
+        failing: bool,
+        /// Only sources first seen within the period and not approved.
+        #[arg(long)]
+        new: bool,
+    },
+    /// Mark an IP, CIDR or service:NAME as a legitimate sender of a domain.
+    Approve {
+        source: String,
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Every record, one row each, as CSV or JSON lines.
+    Export {
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        #[arg(long)]
+        domain: Option<String>,
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// Parse again the kept inputs that failed (after an upgrade).
+    Reprocess,
 }
 
 fn main() -> ExitCode {
@@ -56,18 +104,111 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config_path = config::locate(cli.config.as_deref());
     let config = config::load(config_path.as_deref())?;
     let limits = config.limits.extract_limits();
-    match cli.command {
+    let db_path = cli
+        .db
+        .clone()
+        .unwrap_or_else(|| config.database.path.clone());
+    let ctx = Context {
+        config,
+        db_path,
+        json: cli.json,
+        quiet: cli.quiet,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let code = match cli.command {
         Command::Parse { paths } => {
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
-            let failed = commands::parse::run(&paths, cli.json, &limits, &mut out)?;
-            Ok(exit_code(failed))
+            let failed = commands::parse::run(&paths, ctx.json, &limits, &mut out)?;
+            exit_code(failed > 0)
         }
+        Command::Ingest { paths } => {
+            let mut store = ctx.open_store()?;
+            let stats = commands::ingest::run(&mut store, &paths, &limits, ctx.quiet)?;
+            print_stats(&ctx, "ingest", &stats, &mut out)?;
+            exit_code(stats.errors > 0)
+        }
+        Command::Reprocess => {
+            let mut store = ctx.open_store()?;
+            let stats = commands::ingest::reprocess(&mut store, &limits)?;
+            print_stats(&ctx, "reprocess", &stats, &mut out)?;
+            exit_code(stats.errors > 0)
+        }
+        Command::Summary { domain, since } => {
+            let store = ctx.open_store()?;
+            let since = since_epoch(since.as_deref())?;
+            commands::summary::run(&store, domain.as_deref(), since, ctx.json, &mut out)?;
+            ExitCode::SUCCESS
+        }
+        Command::Senders {
+            domain,
+            since,
+            failing,
+            new,
+        } => {
+            let store = ctx.open_store()?;
+            let detect = &ctx.config.detect;
+            let since = match since_epoch(since.as_deref())? {
+                Some(s) => s,
+                None => dmarcwatch::store::now() - detect.window_secs(),
+            };
+            let filter = SenderFilter {
+                domain: domain.map(|d| d.to_ascii_lowercase()),
+                since: Some(since),
+                failing: failing.then_some((detect.failure_warn, detect.min_messages)),
+                new_only: new,
+                limit: None,
+            };
+            commands::senders::run(&store, &filter, ctx.json, &mut out)?;
+            ExitCode::SUCCESS
+        }
+        Command::Approve { source, domain } => {
+            let store = ctx.open_store()?;
+            let domain = commands::senders::approve(&store, &source, domain.as_deref())?;
+            writeln!(out, "approved {source} for {domain}")?;
+            ExitCode::SUCCESS
+        }
+        Command::Export {
+            format,
+            domain,
+            since,
+        } => {
+            let store = ctx.open_store()?;
+            let since = since_epoch(since.as_deref())?;
+            commands::export::run(&store, format, domain.as_deref(), since, &mut out)?;
+            ExitCode::SUCCESS
+        }
+    };
+    out.flush()?;
+    Ok(code)
+}
+
+fn since_epoch(since: Option<&str>) -> anyhow::Result<Option<i64>> {
+    let Some(text) = since else { return Ok(None) };
+    let secs = config::parse_duration(text)
+        .map_err(anyhow::Error::msg)
+        .context("--since")?;
+    Ok(Some(dmarcwatch::store::now() - secs))
+}
+
+fn print_stats(
+    ctx: &Context,
+    what: &str,
+    stats: &dmarcwatch::store::IngestStats,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    if ctx.json {
+        let line = serde_json::json!({
+            "files": stats.files, "reports_new": stats.new_reports,
+            "duplicates": stats.duplicates, "errors": stats.errors, "records": stats.records,
+        });
+        writeln!(out, "{line}")
+    } else {
+        writeln!(out, "{what}: {stats}")
     }
 }
 
-fn exit_code(failed: usize) -> ExitCode {
-    if failed > 0 {
+fn exit_code(failed: bool) -> ExitCode {
+    if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

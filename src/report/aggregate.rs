@@ -6,8 +6,9 @@
 //! Tolerance rules: names match by local name, any case; end tags close up to
 //! the matching open element (stray and mismatched ends are tolerated); XML
 //! syntax errors become warnings while the reader can go on; a document that
-//! ends early keeps what was read, with a warning. Strictness: a report needs
-//! reporter, report id, policy domain and date range.
+//! ends early keeps what was read, with a warning (a record it cuts short is
+//! skipped, also with a warning). Strictness: a report needs reporter, report
+//! id, policy domain and date range.
 
 use super::model::{DkimResult, Format, Policy, Reason, Record, ReportHeader, SpfResult};
 use super::tags::Tag;
@@ -53,9 +54,17 @@ pub fn parse<R: BufRead, S: ReportSink>(
     let mut parser = Parser::new(options);
     let mut buf = Vec::with_capacity(4096);
     let mut syntax_errors = 0usize;
+    let mut replacements_noted = false;
     loop {
         buf.clear();
-        match reader.read_event_into(&mut buf) {
+        let event = reader.read_event_into(&mut buf);
+        // Noted as soon as the decoder meets them, so the warning goes to the
+        // report being read (not after its end, where it would be lost).
+        if !replacements_noted && reader.get_ref().had_replacements() {
+            replacements_noted = true;
+            parser.warn("invalid bytes for the encoding were replaced with U+FFFD".into());
+        }
+        match event {
             Ok(Event::Start(e)) => parser.start(&e, sink)?,
             Ok(Event::Empty(e)) => {
                 parser.start(&e, sink)?;
@@ -86,9 +95,6 @@ pub fn parse<R: BufRead, S: ReportSink>(
                 }
             }
         }
-    }
-    if reader.get_ref().had_replacements() {
-        parser.warn("invalid bytes for the encoding were replaced with U+FFFD".into());
     }
     parser.finish(sink)
 }
@@ -179,6 +185,13 @@ impl<'o> Parser<'o> {
     }
 
     fn start<S: ReportSink>(&mut self, e: &BytesStart<'_>, sink: &mut S) -> Result<(), S::Error> {
+        // `<report_id>abc/report_id>` followed by the next element: the
+        // broken end tag closes its element here.
+        if let Some(&top) = self.stack.last() {
+            if strip_broken_close(&self.text, top).len() < self.text.len() {
+                self.end_innermost(sink)?;
+            }
+        }
         let name = e.name().into_inner();
         if self.root.is_none() {
             self.root = Some(name.chars().take(64).collect());
@@ -436,6 +449,13 @@ impl<'o> Parser<'o> {
                 allowed::DMARC_RESULT,
                 "policy_evaluated spf",
             ),
+            (Tag::PolicyEvaluated, Tag::Reason) => {
+                // `<reason><type/></reason>` says nothing: not kept.
+                if r.reasons.last() == Some(&Reason::default()) {
+                    r.reasons.pop();
+                }
+                None
+            }
             (Tag::Reason, Tag::Type) => match r.reasons.last_mut() {
                 Some(reason) => {
                     set_enumerated(&mut reason.kind, raw, allowed::REASON, "reason type")
@@ -671,6 +691,9 @@ impl<'o> Parser<'o> {
                     "the input ends inside <{}>: the report is truncated; what was read is kept",
                     snake_case(&open)
                 ));
+                if self.record.take().is_some() {
+                    self.record_warn("the input ends inside this record; record skipped".into());
+                }
             }
         }
         self.finish_report(sink)?;

@@ -3,6 +3,7 @@
 //! the queries behind `summary`, `senders` and `export`. Tables are private;
 //! the `v_*` views are the stable API for people (docs/schema.md).
 
+pub mod approvals;
 mod ingest;
 mod migrate;
 pub mod queries;
@@ -70,6 +71,10 @@ impl Store {
     /// The connection, for the query modules and tests.
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     /// Make each commit durable across power loss (fsync), for callers that
