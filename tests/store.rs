@@ -379,7 +379,7 @@ fn corpus_exact_reports_are_stored_with_their_totals() {
         return;
     };
     let (_dir, mut store) = fresh();
-    ingest(&mut store, &[corpus.clone()]);
+    ingest(&mut store, std::slice::from_ref(&corpus));
     let c = store.conn();
     let mut wants: std::collections::HashMap<String, Vec<(i64, i64)>> = Default::default();
     let mut found_by_key = std::collections::HashMap::new();
