@@ -264,6 +264,14 @@ mod tests {
     }
 
     #[test]
+    fn example_config_is_valid() {
+        let c = parse(include_str!("../config.toml.example")).expect("example parses");
+        assert_eq!(c.domains.len(), 1);
+        assert_eq!(c.domains[0].approved_sources.len(), 3);
+        assert_eq!(c.detect.window_secs(), 7 * 86400);
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("7d"), Ok(7 * 86400));
         assert_eq!(parse_duration("30m"), Ok(1800));
