@@ -434,3 +434,111 @@ fn corpus_exact_reports_are_stored_with_their_totals() {
         found_by_key.len()
     );
 }
+
+/// The statements of the ```sql blocks of docs/schema.md, in order.
+fn doc_queries() -> Vec<String> {
+    let doc = std::fs::read_to_string(root().join("docs/schema.md")).expect("docs/schema.md");
+    let mut out = Vec::new();
+    for block in doc.split("```sql").skip(1) {
+        let body = block.split("```").next().unwrap_or("");
+        out.extend(
+            body.split(';')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from),
+        );
+    }
+    out
+}
+
+fn rows(c: &Connection, sql: &str) -> Vec<Vec<String>> {
+    let mut stmt = c.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let n = stmt.column_count();
+    let mut rows = stmt.query([]).expect("query");
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().expect("row") {
+        out.push(
+            (0..n)
+                .map(|i| match row.get_ref(i).expect("value") {
+                    rusqlite::types::ValueRef::Null => "NULL".to_string(),
+                    rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                    rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    rusqlite::types::ValueRef::Blob(_) => "BLOB".to_string(),
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+#[test]
+fn schema_doc_example_queries_give_the_right_numbers() {
+    let (_dir, mut store) = fresh();
+    ingest(&mut store, &[root().join("examples/reports")]);
+    let c = store.conn();
+    // Move the examples' three days to "the last three days" so the queries
+    // that look at this week see them.
+    let first: i64 = one(c, "SELECT min(begin_ts) FROM reports");
+    let shift = dmarcwatch::store::now() - 2 * 86_400 - first - 3600;
+    c.execute_batch(&format!(
+        "UPDATE reports SET begin_ts = begin_ts + {shift}, end_ts = end_ts + {shift};
+         UPDATE source_daily SET first_seen = first_seen + {shift}, last_seen = last_seen + {shift};"
+    ))
+    .expect("shift");
+    let q = doc_queries();
+    assert_eq!(
+        q.len(),
+        7,
+        "docs/schema.md example queries changed: update this test"
+    );
+    let top_failing = rows(c, &q[0]);
+    assert_eq!(
+        top_failing,
+        vec![
+            vec!["example.com", "198.51.100.23", "24", "24"],
+            vec!["example.com", "203.0.113.50", "15", "15"],
+        ]
+    );
+    let new_sources = rows(c, &q[1]);
+    assert_eq!(new_sources.len(), 5);
+    assert_eq!(
+        new_sources[0][..4],
+        ["example.com", "209.85.220.41", "450", "450"]
+    );
+    let per_receiver = rows(c, &q[2]);
+    assert_eq!(per_receiver.len(), 9);
+    let rate = |org: &str| -> Vec<String> {
+        per_receiver
+            .iter()
+            .filter(|r| r[0] == org)
+            .map(|r| r[2].clone())
+            .collect()
+    };
+    assert_eq!(rate("google.com"), vec!["97"; 3]);
+    assert_eq!(rate("Outlook.com"), vec!["88.2"; 3]);
+    assert_eq!(rate("Yahoo"), vec!["100"; 3]);
+    let daily = rows(c, &q[3]);
+    assert_eq!(daily.len(), 3);
+    assert!(
+        daily
+            .iter()
+            .all(|d| d[2..] == ["263", "95.1", "79.8", "95.1"]),
+        "{daily:?}"
+    );
+    let unaligned = rows(c, &q[4]);
+    assert_eq!(
+        unaligned,
+        vec![
+            vec![
+                "167.89.12.34",
+                "em123.sendgrid.net",
+                "em123.sendgrid.net=pass",
+                "120"
+            ],
+            vec!["198.51.100.23", "NULL", "lists.example.org=pass", "24"],
+        ]
+    );
+    assert!(rows(c, &q[5]).is_empty(), "no warnings in the examples");
+    assert!(rows(c, &q[6]).is_empty(), "no failures in the examples");
+}
