@@ -22,6 +22,168 @@ pub struct Config {
     pub domains: Vec<DomainConfig>,
     #[serde(default)]
     pub detect: DetectConfig,
+    #[serde(default, rename = "mailbox")]
+    pub mailboxes: Vec<MailboxConfig>,
+    #[serde(default)]
+    pub blocklist: Option<BlocklistConfig>,
+    #[serde(default, rename = "alert")]
+    pub alerts: Vec<AlertConfig>,
+    #[serde(default)]
+    pub digest: Option<DigestConfig>,
+}
+
+/// `tls` of a mailbox or SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Implicit,
+    /// Plain connection upgraded with STARTTLS (IMAP 143, submission 587).
+    Starttls,
+    /// No TLS: refused unless the host is a loopback address.
+    None,
+}
+
+/// `[[mailbox]]`: an IMAP folder that receives reports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailboxConfig {
+    pub name: String,
+    pub host: String,
+    pub port: Option<u16>,
+    #[serde(default = "default_tls")]
+    pub tls: TlsMode,
+    /// Extra trust anchor (PEM), besides the system trust store.
+    pub ca_file: Option<PathBuf>,
+    pub username: String,
+    pub password_file: Option<PathBuf>,
+    pub password_env: Option<String>,
+    #[serde(default = "default_folder")]
+    pub folder: String,
+    #[serde(default = "default_processed_folder")]
+    pub processed_folder: String,
+    #[serde(default = "default_invalid_folder")]
+    pub invalid_folder: String,
+    #[serde(default = "default_watch")]
+    pub watch: WatchMode,
+    #[serde(default = "default_poll_schedule")]
+    pub poll_schedule: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WatchMode {
+    Idle,
+    Poll,
+}
+
+fn default_tls() -> TlsMode {
+    TlsMode::Implicit
+}
+fn default_folder() -> String {
+    "INBOX".into()
+}
+fn default_processed_folder() -> String {
+    "DMARC/Processed".into()
+}
+fn default_invalid_folder() -> String {
+    "DMARC/Invalid".into()
+}
+fn default_watch() -> WatchMode {
+    WatchMode::Idle
+}
+fn default_poll_schedule() -> String {
+    "0 */15 * * * *".into()
+}
+
+/// `[blocklist]`: DNS blocklist checks of our sending addresses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlocklistConfig {
+    #[serde(default = "default_blocklist_schedule")]
+    pub schedule: String,
+    #[serde(default = "default_zones")]
+    pub zones: Vec<String>,
+    /// `host:port` name servers; else the system resolver.
+    #[serde(default)]
+    pub nameservers: Vec<String>,
+    /// Addresses and CIDR ranges to watch.
+    #[serde(default)]
+    pub ips: Vec<String>,
+    /// Also watch our own sources that pass DMARC.
+    #[serde(default = "yes")]
+    pub from_reports: bool,
+}
+
+fn default_blocklist_schedule() -> String {
+    "0 0 */6 * * *".into()
+}
+fn default_zones() -> Vec<String> {
+    vec![
+        "zen.spamhaus.org".into(),
+        "b.barracudacentral.org".into(),
+        "bl.spamcop.net".into(),
+    ]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// `[[alert]]`: one delivery channel.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum AlertConfig {
+    Email {
+        smtp_host: String,
+        smtp_port: Option<u16>,
+        #[serde(default = "default_smtp_tls")]
+        tls: TlsMode,
+        ca_file: Option<PathBuf>,
+        username: Option<String>,
+        password_file: Option<PathBuf>,
+        password_env: Option<String>,
+        from: String,
+        to: Vec<String>,
+        #[serde(default = "default_min_severity")]
+        min_severity: Severity,
+    },
+    Webhook {
+        url: Option<String>,
+        url_file: Option<PathBuf>,
+        secret_file: Option<PathBuf>,
+        #[serde(default = "default_min_severity")]
+        min_severity: Severity,
+    },
+    Slack {
+        url: Option<String>,
+        url_file: Option<PathBuf>,
+        #[serde(default = "default_min_severity")]
+        min_severity: Severity,
+    },
+}
+
+fn default_smtp_tls() -> TlsMode {
+    TlsMode::Starttls
+}
+fn default_min_severity() -> Severity {
+    Severity::Warning
+}
+
+/// `[digest]`: the periodic summary sent to every channel.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestConfig {
+    #[serde(default = "default_digest_schedule")]
+    pub schedule: String,
+}
+
+fn default_digest_schedule() -> String {
+    "0 0 8 * * Mon".into()
 }
 
 /// `[detect]`: thresholds for calling a source failing, over a window.
@@ -36,6 +198,8 @@ pub struct DetectConfig {
     pub min_messages: u64,
     /// The period looked at, e.g. "7d".
     pub window: String,
+    /// A reporter that reported on a domain and then goes quiet this long.
+    pub silence_after: String,
 }
 
 impl Default for DetectConfig {
@@ -45,6 +209,7 @@ impl Default for DetectConfig {
             failure_critical: 0.10,
             min_messages: 20,
             window: "7d".to_string(),
+            silence_after: "3d".to_string(),
         }
     }
 }
@@ -204,6 +369,7 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         let d = &self.detect;
         parse_duration(&d.window).map_err(|e| format!("[detect] window: {e}"))?;
+        parse_duration(&d.silence_after).map_err(|e| format!("[detect] silence_after: {e}"))?;
         if !(0.0..=1.0).contains(&d.failure_warn) || !(0.0..=1.0).contains(&d.failure_critical) {
             return Err(
                 "[detect] failure_warn and failure_critical are shares between 0 and 1 (0.02 = 2%)"
