@@ -31,6 +31,10 @@ struct Cli {
     /// Machine-readable output (JSON lines).
     #[arg(long, global = true)]
     json: bool,
+    /// No DNS lookups: reverse names wait for a later run; `blocklist` refuses.
+    #[arg(long, global = true, env = "DMARCWATCH_OFFLINE",
+          value_parser = clap::builder::BoolishValueParser::new())]
+    offline: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -48,6 +52,12 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// One pass over every configured mailbox: store the reports, move the messages.
+    Fetch,
+    /// The daemon: mailboxes (IDLE or schedule) and the scheduled jobs; systemd Type=notify.
+    Run,
+    /// Validate the config, log in to each mailbox and list the folders it uses.
+    CheckConfig,
     /// Per domain: volume, DMARC pass rate, alignment, top failing sources.
     Summary {
         #[arg(long)]
@@ -87,6 +97,13 @@ enum Command {
     },
     /// Parse again the kept inputs that failed (after an upgrade).
     Reprocess,
+    /// Check the monitored addresses against the DNS blocklists now; show the listings.
+    Blocklist,
+    /// Alerts: list them, test the channels, deliver what is due.
+    Alerts {
+        #[command(subcommand)]
+        action: commands::alerts::AlertsCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -102,6 +119,13 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config_path = config::locate(cli.config.as_deref());
+    init_logging(cli.verbose, cli.quiet);
+    if matches!(cli.command, Command::CheckConfig) {
+        // Before loading: a config that does not load is one of its answers.
+        let problems =
+            commands::check_config::run(config_path.as_deref(), &mut std::io::stdout().lock())?;
+        return Ok(exit_code(problems > 0));
+    }
     let config = config::load(config_path.as_deref())?;
     let limits = config.limits.extract_limits();
     let db_path = cli
@@ -114,6 +138,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         json: cli.json,
         quiet: cli.quiet,
     };
+    let offline = cli.offline;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
     let code = match cli.command {
@@ -125,14 +150,44 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut store = ctx.open_store()?;
             let stats = commands::ingest::run(&mut store, &paths, &limits, ctx.quiet)?;
             print_stats(&ctx, "ingest", &stats, &mut out)?;
+            if !offline {
+                commands::blocklist::names_after_ingest(&mut store, &ctx.config, ctx.quiet);
+            }
+            commands::alerts::after_ingest(&ctx, &store)?;
             exit_code(stats.errors > 0)
         }
         Command::Reprocess => {
             let mut store = ctx.open_store()?;
             let stats = commands::ingest::reprocess(&mut store, &limits)?;
             print_stats(&ctx, "reprocess", &stats, &mut out)?;
+            if !offline {
+                commands::blocklist::names_after_ingest(&mut store, &ctx.config, ctx.quiet);
+            }
+            commands::alerts::after_ingest(&ctx, &store)?;
             exit_code(stats.errors > 0)
         }
+        Command::Blocklist => {
+            if offline {
+                anyhow::bail!("blocklist checks need DNS: drop --offline (or DMARCWATCH_OFFLINE)");
+            }
+            let mut store = ctx.open_store()?;
+            let listed =
+                commands::blocklist::run(&mut store, &ctx.config, ctx.json, ctx.quiet, &mut out)?;
+            exit_code(listed > 0)
+        }
+        Command::Alerts { action } => {
+            let ok = commands::alerts::run(&ctx, &action, &mut out)?;
+            exit_code(!ok)
+        }
+        Command::Fetch => {
+            let ok = commands::fetch::run(&ctx, &mut out)?;
+            exit_code(!ok)
+        }
+        Command::Run => {
+            commands::run::run(config_path, cli.db, ctx.config)?;
+            ExitCode::SUCCESS
+        }
+        Command::CheckConfig => ExitCode::SUCCESS, // answered before the config is loaded
         Command::Summary { domain, since } => {
             let store = ctx.open_store()?;
             let since = since_epoch(since.as_deref())?;
@@ -180,6 +235,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     out.flush()?;
     Ok(code)
+}
+
+/// Log lines on stderr: `dmarcwatch` at info (`-v` debug, `-vv` trace, `-q`
+/// warnings only), other crates at warn; `RUST_LOG` overrides. Under
+/// systemd (`$JOURNAL_STREAM`) without time stamps: journald adds its own.
+fn init_logging(verbose: u8, quiet: bool) {
+    use std::io::IsTerminal;
+    let level = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,dmarcwatch={level}")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal());
+    let result = if std::env::var_os("JOURNAL_STREAM").is_some() {
+        builder.without_time().try_init()
+    } else {
+        builder.try_init()
+    };
+    if let Err(e) = result {
+        eprintln!("dmarcwatch: logging not set up: {e}");
+    }
 }
 
 fn since_epoch(since: Option<&str>) -> anyhow::Result<Option<i64>> {

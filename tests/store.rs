@@ -298,6 +298,7 @@ fn synthetic_report(i: usize, n: usize) -> String {
 
 fn run_ingest(db: &Path, input: &Path) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_dmarcwatch"))
+        .env("DMARCWATCH_OFFLINE", "1")
         .arg("--db")
         .arg(db)
         .arg("-q")

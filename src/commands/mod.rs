@@ -2,9 +2,14 @@
 //! What every command shares: the loaded config, where the database is,
 //! and how to print (tables for people, JSON lines for scripts).
 
+pub mod alerts;
+pub mod blocklist;
+pub mod check_config;
 pub mod export;
+pub mod fetch;
 pub mod ingest;
 pub mod parse;
+pub mod run;
 pub mod senders;
 pub mod summary;
 

@@ -3,6 +3,7 @@
 //! messages, `-` for standard input). Each [`Unit`] is one message or file:
 //! the unit of work and of storage (one transaction each).
 
+pub mod imap;
 pub mod mbox;
 
 use mbox::MboxMessages;

@@ -7,7 +7,11 @@ use rusqlite::Connection;
 use std::path::Path;
 
 /// Migration N is `MIGRATIONS[N - 1]`. Append only; never edit a shipped one.
-const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema_v1.sql"),
+    include_str!("schema_enrich.sql"),
+    include_str!("schema_alerts.sql"),
+];
 
 pub fn latest() -> i64 {
     MIGRATIONS.len() as i64

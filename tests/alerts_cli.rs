@@ -1,0 +1,155 @@
+//! The alert commands as a person uses them: with no config at all, an
+//! ingest queues alerts (and says so on stderr, keeping its closing line),
+//! `alerts send` prints them on standard output once, `alerts list` shows
+//! where each went; `alerts test` reaches every channel or says why not.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use wiremock::matchers::{header_exists, method};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn dmarcwatch(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dmarcwatch"))
+        .current_dir(dir)
+        .env_remove("DMARCWATCH_CONFIG")
+        .args(args)
+        .output()
+        .expect("run dmarcwatch")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A report of yesterday: 198.51.100.9 passes (40), 203.0.113.5 fails (30).
+fn yesterday_report() -> String {
+    let begin = dmarcwatch::store::now() - 2 * 86_400;
+    let record = |ip: &str, count: u32, result: &str| {
+        format!(
+            "<record><row><source_ip>{ip}</source_ip><count>{count}</count><policy_evaluated>\
+             <disposition>none</disposition><dkim>{result}</dkim><spf>{result}</spf>\
+             </policy_evaluated></row><identifiers><header_from>example.com</header_from>\
+             </identifiers><auth_results><spf><domain>example.com</domain><result>{result}\
+             </result></spf></auth_results></record>"
+        )
+    };
+    format!(
+        "<?xml version=\"1.0\"?><feedback><report_metadata><org_name>google.com</org_name>\
+         <email>noreply@google.com</email><report_id>cli-1</report_id><date_range>\
+         <begin>{begin}</begin><end>{}</end></date_range></report_metadata>\
+         <policy_published><domain>example.com</domain><p>none</p></policy_published>\
+         {}{}</feedback>",
+        begin + 86_399,
+        record("198.51.100.9", 40, "pass"),
+        record("203.0.113.5", 30, "fail")
+    )
+}
+
+#[test]
+fn without_config_alerts_go_to_standard_output_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("report.xml"), yesterday_report()).expect("write");
+    let out = dmarcwatch(dir.path(), &["ingest", "report.xml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "ingest: 1 files, 1 reports new, 0 duplicates, 0 errors, 2 records"
+    );
+    assert!(
+        text(&out.stderr).contains("2 new alerts queued"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = dmarcwatch(dir.path(), &["alerts", "list"]);
+    let listed = text(&out.stdout);
+    assert_eq!(listed.matches(" queued ").count(), 2, "{listed}");
+
+    let out = dmarcwatch(dir.path(), &["alerts", "send"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let sent = text(&out.stdout);
+    assert!(
+        sent.contains("Critical · failing sender · example.com\nNew sender 203.0.113.0/24 fails DMARC for example.com: 30 of 30 messages (100%)"),
+        "{sent}"
+    );
+    assert!(
+        sent.contains("Info · new sender · example.com\nNew sender for example.com: 198.51.100.0/24 (40 messages, all pass DMARC)"),
+        "{sent}"
+    );
+    assert!(
+        sent.contains("What to do:") && sent.contains("Evidence:"),
+        "{sent}"
+    );
+    assert!(
+        sent.trim_end().ends_with(
+            "alerts: 2 delivered, 0 failed attempts, 0 given up, 0 channels backing off"
+        ),
+        "{sent}"
+    );
+
+    let out = dmarcwatch(dir.path(), &["--json", "alerts", "list"]);
+    let rows: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows
+        .iter()
+        .all(|r| r["channel"] == "stdout" && r["state"] == "delivered" && r["attempts"] == 1));
+
+    // Again: nothing is due, nothing printed twice; ingesting again adds nothing.
+    let out = dmarcwatch(dir.path(), &["alerts", "send"]);
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "alerts: 0 delivered, 0 failed attempts, 0 given up, 0 channels backing off"
+    );
+    let out = dmarcwatch(dir.path(), &["ingest", "report.xml"]);
+    assert!(
+        !text(&out.stderr).contains("alerts queued"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alerts_test_reaches_each_channel_or_says_why_not() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header_exists("x-dmarcwatch-event-id"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let closed_port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let dir = tempfile::tempdir().expect("dir");
+    let config = format!(
+        "[[alert]]\ntype = \"webhook\"\nname = \"ops\"\nurl = \"{}/hook\"\n\n\
+         [[alert]]\ntype = \"slack\"\nurl = \"http://127.0.0.1:{closed_port}/services/SECRET\"\n",
+        server.uri()
+    );
+    std::fs::write(dir.path().join("dmarcwatch.toml"), config).expect("config");
+    let path = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || dmarcwatch(&path, &["alerts", "test"]))
+        .await
+        .expect("join");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].starts_with("ok    \"ops\" (webhook to 127.0.0.1)"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1]
+            .starts_with("FAIL  \"slack\" (Slack webhook at 127.0.0.1): unreachable: 127.0.0.1:"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("SECRET"),
+        "the URL path is a secret: {stdout}"
+    );
+    server.verify().await;
+}
