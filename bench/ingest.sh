@@ -119,7 +119,7 @@ verdict() { awk -v v="$1" -v t="$2" -v op="$3" 'BEGIN {ok = (op == ">=") ? v >= 
 row() { printf '%s\n' "$*"; }
 
 say "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(uname -r); $(date -u '+%Y-%m-%d %H:%M UTC')"
-say "dmarcwatch $("$BIN" --version | awk '{print $2}') at $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')"
+say "dmarcwatch $("$BIN" --version | awk '{print $2}') at $(cd "$ROOT" && git describe --always --dirty 2>/dev/null || echo '?')"
 echo
 
 # --- 1. one large report --------------------------------------------------------
@@ -173,7 +173,7 @@ RUNS_SAVED=$RUNS; RUNS=1
 bench_ingest 0 "$CFG" "$TMP/corpus.db" "$TMP/corpus"
 RUNS=$RUNS_SAVED
 C_WALL=$MED_WALL; C_REC=$RECORDS
-row "   ingest of the corpus (540 files, one transaction each): wall ${C_WALL}s  $(div "$C_REC" "$C_WALL") records/s  peak RSS ${MAX_RSS_MB} MB  cpu ${MED_CPU}s"
+row "   ingest of the corpus ($REPORTS_NEW reports, a file and a transaction each): wall ${C_WALL}s  $(div "$C_REC" "$C_WALL") records/s  peak RSS ${MAX_RSS_MB} MB  cpu ${MED_CPU}s"
 rm -rf "$TMP/corpus"
 python3 - "$TMP/corpus.db" <<'EOF'
 import sqlite3, sys

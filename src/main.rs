@@ -248,8 +248,11 @@ fn init_logging(verbose: u8, quiet: bool) {
         (false, 1) => "debug",
         (false, _) => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("warn,dmarcwatch={level}")));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        // The verifier logs each bad certificate; the mailbox error says it better.
+        let quiet = "rustls_platform_verifier=off";
+        tracing_subscriber::EnvFilter::new(format!("warn,{quiet},dmarcwatch={level}"))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

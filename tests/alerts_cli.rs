@@ -12,6 +12,8 @@ fn dmarcwatch(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dmarcwatch"))
         .current_dir(dir)
         .env_remove("DMARCWATCH_CONFIG")
+        // No reverse-DNS lookups of the test's TEST-NET sources: no network.
+        .env("DMARCWATCH_OFFLINE", "1")
         .args(args)
         .output()
         .expect("run dmarcwatch")
@@ -21,27 +23,76 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A report of yesterday: 198.51.100.9 passes (40), 203.0.113.5 fails (30).
+/// The statements of the ```sql blocks of docs/alerts.md.
+fn doc_queries() -> Vec<String> {
+    let doc = std::fs::read_to_string(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/alerts.md"),
+    )
+    .expect("docs/alerts.md");
+    doc.split("```sql")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .flat_map(|body| {
+            body.split(';')
+                .map(str::trim)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Every row as text (NULL for null).
+fn query(db: &rusqlite::Connection, sql: &str) -> Vec<Vec<String>> {
+    let mut stmt = db.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let n = stmt.column_count();
+    stmt.query_map([], |r| {
+        (0..n)
+            .map(|i| {
+                Ok(match r.get_ref(i)? {
+                    rusqlite::types::ValueRef::Null => "NULL".to_string(),
+                    rusqlite::types::ValueRef::Integer(v) => v.to_string(),
+                    rusqlite::types::ValueRef::Real(v) => v.to_string(),
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    rusqlite::types::ValueRef::Blob(_) => "BLOB".to_string(),
+                })
+            })
+            .collect()
+    })
+    .expect("query")
+    .collect::<Result<_, _>>()
+    .expect("rows")
+}
+
+/// A report of yesterday: 198.51.100.9 passes (40), 203.0.113.5 fails
+/// (30), 192.0.2.77 fails though SPF and DKIM pass for an ESP's domains (25).
 fn yesterday_report() -> String {
     let begin = dmarcwatch::store::now() - 2 * 86_400;
-    let record = |ip: &str, count: u32, result: &str| {
+    let auth = |spf: &str, result: &str| {
+        format!("<spf><domain>{spf}</domain><result>{result}</result></spf>")
+    };
+    let record = |ip: &str, count: u32, result: &str, auth: String| {
         format!(
             "<record><row><source_ip>{ip}</source_ip><count>{count}</count><policy_evaluated>\
              <disposition>none</disposition><dkim>{result}</dkim><spf>{result}</spf>\
              </policy_evaluated></row><identifiers><header_from>example.com</header_from>\
-             </identifiers><auth_results><spf><domain>example.com</domain><result>{result}\
-             </result></spf></auth_results></record>"
+             </identifiers><auth_results>{auth}</auth_results></record>"
         )
     };
+    let esp = format!(
+        "<dkim><domain>esp.example</domain><result>pass</result></dkim>{}",
+        auth("bounces.esp.example", "pass")
+    );
     format!(
         "<?xml version=\"1.0\"?><feedback><report_metadata><org_name>google.com</org_name>\
          <email>noreply@google.com</email><report_id>cli-1</report_id><date_range>\
          <begin>{begin}</begin><end>{}</end></date_range></report_metadata>\
          <policy_published><domain>example.com</domain><p>none</p></policy_published>\
-         {}{}</feedback>",
+         {}{}{}</feedback>",
         begin + 86_399,
-        record("198.51.100.9", 40, "pass"),
-        record("203.0.113.5", 30, "fail")
+        record("198.51.100.9", 40, "pass", auth("example.com", "pass")),
+        record("203.0.113.5", 30, "fail", auth("example.com", "fail")),
+        record("192.0.2.77", 25, "fail", esp),
     )
 }
 
@@ -53,17 +104,43 @@ fn without_config_alerts_go_to_standard_output_once() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout).trim(),
-        "ingest: 1 files, 1 reports new, 0 duplicates, 0 errors, 2 records"
+        "ingest: 1 files, 1 reports new, 0 duplicates, 0 errors, 3 records"
     );
     assert!(
-        text(&out.stderr).contains("2 new alerts queued"),
+        text(&out.stderr).contains("3 new alerts queued"),
         "{}",
         text(&out.stderr)
     );
 
     let out = dmarcwatch(dir.path(), &["alerts", "list"]);
     let listed = text(&out.stdout);
-    assert_eq!(listed.matches(" queued ").count(), 2, "{listed}");
+    assert_eq!(listed.matches(" queued ").count(), 3, "{listed}");
+
+    // The queries of docs/alerts.md, on what is queued now.
+    let db = rusqlite::Connection::open(dir.path().join("dmarcwatch.db")).expect("db");
+    let queries = doc_queries();
+    assert_eq!(
+        queries.len(),
+        2,
+        "docs/alerts.md queries changed: update this test"
+    );
+    let undelivered = query(&db, &queries[0]);
+    assert_eq!(undelivered.len(), 3);
+    assert!(
+        undelivered
+            .iter()
+            .all(|r| r[3] == "NULL" && r[4] == "queued"),
+        "{undelivered:?}"
+    );
+    assert_eq!(
+        query(&db, &queries[1]),
+        vec![vec![
+            "example.com",
+            "192.0.2.0/24",
+            "{\"bounces.esp.example\":25}",
+            "{\"esp.example\":25}"
+        ]]
+    );
 
     let out = dmarcwatch(dir.path(), &["alerts", "send"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -81,8 +158,12 @@ fn without_config_alerts_go_to_standard_output_once() {
         "{sent}"
     );
     assert!(
+        sent.contains("192.0.2.0/24 sends as example.com unaligned: 25 of 25 messages (100%)"),
+        "{sent}"
+    );
+    assert!(
         sent.trim_end().ends_with(
-            "alerts: 2 delivered, 0 failed attempts, 0 given up, 0 channels backing off"
+            "alerts: 3 delivered, 0 failed attempts, 0 given up, 0 channels backing off"
         ),
         "{sent}"
     );
@@ -92,7 +173,7 @@ fn without_config_alerts_go_to_standard_output_once() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("json line"))
         .collect();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     assert!(rows
         .iter()
         .all(|r| r["channel"] == "stdout" && r["state"] == "delivered" && r["attempts"] == 1));

@@ -149,7 +149,7 @@ fn platform_migration_names_the_route_what_is_unaligned_and_the_fix() {
     let a = &alerts[0].alert;
     assert_eq!(
         a.title,
-        "New sender sendwave.example sends as example.com unaligned: 2400 of 2400 messages fail DMARC (100%)"
+        "New sender sendwave.example sends as example.com unaligned: 2400 of 2400 messages (100%) fail DMARC"
     );
     for part in [
         // Most messages first: .21 (850), .20 (780), .22 (400), .23 (370).

@@ -114,7 +114,12 @@ fn untrusted_certificate_is_a_clear_error() {
             err.contains("TLS certificate not trusted (UnknownIssuer)"),
             "{err}"
         );
-        assert!(err.contains("add the CA certificate to ca_file"), "{err}");
+        assert!(
+            err.contains(
+                "put the server's CA certificate (or its self-signed certificate) in ca_file"
+            ),
+            "{err}"
+        );
         // Without ca_file only the system store is trusted: same answer.
         setup.rewrite_config(|c| {
             c.lines()

@@ -319,9 +319,14 @@ fn assert_whole_reports(db: &Path) {
          OR r.messages != (SELECT coalesce(sum(count), 0) FROM records WHERE report = r.id)",
     );
     assert_eq!(broken, 0, "a partly stored report");
-    let agg: i64 = one(&c, "SELECT coalesce(sum(messages), 0) FROM source_daily");
     let rep: i64 = one(&c, "SELECT coalesce(sum(messages), 0) FROM reports");
-    assert_eq!(agg, rep, "source_daily out of step with reports");
+    for table in ["source_daily", "source_totals", "domain_daily"] {
+        let agg: i64 = one(
+            &c,
+            &format!("SELECT coalesce(sum(messages), 0) FROM {table}"),
+        );
+        assert_eq!(agg, rep, "{table} out of step with reports");
+    }
 }
 
 #[test]
@@ -484,7 +489,8 @@ fn schema_doc_example_queries_give_the_right_numbers() {
     let shift = dmarcwatch::store::now() - 2 * 86_400 - first - 3600;
     c.execute_batch(&format!(
         "UPDATE reports SET begin_ts = begin_ts + {shift}, end_ts = end_ts + {shift};
-         UPDATE source_daily SET first_seen = first_seen + {shift}, last_seen = last_seen + {shift};"
+         UPDATE source_daily SET first_seen = first_seen + {shift}, last_seen = last_seen + {shift};
+         UPDATE source_totals SET first_seen = first_seen + {shift}, last_seen = last_seen + {shift};"
     ))
     .expect("shift");
     let q = doc_queries();

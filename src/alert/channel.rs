@@ -75,6 +75,13 @@ impl Channel {
         }
     }
 
+    /// End open connections politely (SMTP QUIT); call when done sending.
+    pub async fn close(&self) {
+        if let Sender::Email(s) = &self.sender {
+            s.close().await;
+        }
+    }
+
     /// `webhook "ops" (hooks.example.com)`: no secret in it.
     pub fn describe(&self) -> String {
         let target = match &self.sender {
@@ -91,6 +98,13 @@ impl Channel {
             name: self.name.clone(),
             min_severity: self.min_severity,
         }
+    }
+}
+
+/// [`Channel::close`] each channel.
+pub async fn close_all(channels: &[Channel]) {
+    for c in channels {
+        c.close().await;
     }
 }
 
@@ -335,6 +349,22 @@ pub fn http_client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot set up the HTTP client: {e}"))
 }
 
+/// An error and its causes on one line: "error sending request: … :
+/// Connection refused (os error 111)".
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
 /// POST `body` as JSON with `headers`; 2xx is delivered, 408/429/5xx and
 /// network errors are [`SendError::Unreachable`], other statuses refused.
 /// Errors name the host only (the URL's path may be the secret).
@@ -355,7 +385,7 @@ pub async fn post_json(
     let resp = req
         .send()
         .await
-        .map_err(|e| SendError::Unreachable(format!("{host}: {}", e.without_url())))?;
+        .map_err(|e| SendError::Unreachable(format!("{host}: {}", causes(&e.without_url()))))?;
     let status = resp.status();
     if status.is_success() {
         return Ok(());

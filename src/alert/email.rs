@@ -96,6 +96,11 @@ impl EmailSender {
         })
     }
 
+    /// QUIT the pooled connections.
+    pub async fn close(&self) {
+        self.transport.shutdown().await;
+    }
+
     pub fn describe(&self) -> String {
         format!("SMTP {}:{}", self.host, self.port)
     }

@@ -13,6 +13,7 @@ pub mod deliver;
 pub mod digest;
 pub mod email;
 pub mod escape;
+pub mod jobs;
 pub mod outbox;
 pub mod render;
 pub mod slack;

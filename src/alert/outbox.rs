@@ -370,11 +370,12 @@ pub fn list(
     limit: usize,
 ) -> Result<Vec<Listed>, StoreError> {
     let mut stmt = conn.prepare(
-        "SELECT id, kind, severity, domain, title, created_at, channel, state, attempts, \
-         delivered_at, next_attempt_at, last_error FROM v_alerts \
-         WHERE id IN (SELECT id FROM alerts ORDER BY created_at DESC, id DESC LIMIT ?1) \
-         AND (?2 = 0 OR state IN ('queued', 'pending')) \
-         ORDER BY created_at DESC, id, channel",
+        "SELECT v.id, v.kind, v.severity, v.domain, v.title, v.created_at, v.channel, v.state, \
+         v.attempts, v.delivered_at, v.next_attempt_at, v.last_error \
+         FROM v_alerts v JOIN alerts a ON a.id = v.id \
+         WHERE a.rowid IN (SELECT rowid FROM alerts ORDER BY created_at DESC, rowid DESC LIMIT ?1) \
+         AND (?2 = 0 OR v.state IN ('queued', 'pending')) \
+         ORDER BY a.created_at DESC, a.rowid DESC, v.channel",
     )?;
     let rows = stmt.query_map(params![limit as i64, pending_only], |r| {
         Ok(Listed {

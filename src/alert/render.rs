@@ -104,17 +104,56 @@ pub fn html_body(a: &StoredAlert) -> String {
     out
 }
 
-/// The evidence object as `(label, value)` lines, in key order: numbers
-/// and names as they are, shares as percentages, `{name: count}` maps as
-/// `name (count)` largest first, lists joined and cut after [`MAX_LIST`].
+/// Evidence keys shown first, in this order (the rest follow by name):
+/// what sends, how much fails, for which domains, who says so, when.
+const FIRST: [&str; 14] = [
+    "source",
+    "org_name",
+    "ips",
+    "messages",
+    "dmarc_fail",
+    "fail_share",
+    "spf_pass_unaligned_domains",
+    "dkim_pass_unaligned_domains",
+    "envelope_from",
+    "receivers",
+    "fail_dispositions",
+    "first_seen",
+    "last_report_end",
+    "error",
+];
+
+/// The evidence object as `(label, value)` lines, the telling keys first:
+/// numbers and names as they are, shares as percentages, `{name: count}`
+/// maps as `name (count)` largest first, lists cut after [`MAX_LIST`].
 pub fn evidence_lines(evidence: &Value) -> Vec<(String, String)> {
     let Value::Object(map) = evidence else {
         return Vec::new();
     };
-    map.iter()
-        .filter(|(_, v)| !is_empty(v))
-        .map(|(k, v)| (k.replace('_', " "), value_text(k, v)))
+    let rank = |k: &str| FIRST.iter().position(|f| *f == k).unwrap_or(FIRST.len());
+    let mut keys: Vec<&String> = map.keys().filter(|k| !is_empty(&map[*k])).collect();
+    keys.sort_by_key(|k| (rank(k), k.as_str()));
+    keys.into_iter()
+        .map(|k| (k.replace('_', " "), value_text(k, &map[k])))
         .collect()
+}
+
+/// The first `max` lines that say something (no zeros, no `false`), for
+/// small screens; the last line says how many more there are.
+pub fn key_evidence_lines(evidence: &Value, max: usize) -> Vec<(String, String)> {
+    let telling: Vec<(String, String)> = evidence_lines(evidence)
+        .into_iter()
+        .filter(|(_, v)| !matches!(v.as_str(), "0" | "false" | "0.0%"))
+        .collect();
+    let total = telling.len();
+    let mut lines: Vec<(String, String)> = telling.into_iter().take(max).collect();
+    if total > max {
+        lines.push((
+            "…".into(),
+            format!("{} more in the full alert", total - max),
+        ));
+    }
+    lines
 }
 
 fn is_empty(v: &Value) -> bool {
@@ -205,13 +244,13 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                ("fail share".to_string(), "25.0%".to_string()),
+                ("source".to_string(), "name: esp.example".to_string()),
                 (
                     "ips".into(),
                     "192.0.2.1 (messages: 4); 192.0.2.2 (messages: 2, ptr: a.example)".into()
                 ),
+                ("fail share".into(), "25.0%".into()),
                 ("receivers".into(), "yahoo.com (9), google.com (3)".into()),
-                ("source".into(), "name: esp.example".into()),
                 (
                     "thresholds".into(),
                     "failure warn: 0.02, min messages: 20".into()

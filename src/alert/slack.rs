@@ -7,12 +7,15 @@
 
 use super::channel::{http_client, post_json, SendError};
 use super::escape::{clean, slack};
-use super::render::{evidence_lines, footer, tagline};
+use super::render::{footer, key_evidence_lines, tagline};
 use super::{Severity, StoredAlert};
 use serde_json::{json, Value};
 
 /// Slack's limit for a section's text is 3000 characters; stay below it.
 const SECTION_CHARS: usize = 2900;
+/// Evidence lines shown in Slack (the full evidence is in the e-mail and
+/// webhook payload).
+const EVIDENCE_LINES: usize = 10;
 /// A header's plain text: at most 150 characters.
 const HEADER_CHARS: usize = 150;
 
@@ -70,7 +73,7 @@ pub fn payload(a: &StoredAlert) -> Value {
             .map(|(i, s)| format!("{}. {s}", i + 1));
         blocks.push(section("What to do", steps));
     }
-    let evidence: Vec<String> = evidence_lines(&a.alert.evidence)
+    let evidence: Vec<String> = key_evidence_lines(&a.alert.evidence, EVIDENCE_LINES)
         .into_iter()
         .map(|(label, value)| format!("• {label}: {value}"))
         .collect();

@@ -89,14 +89,18 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn send(ctx: &Context, store: &mut Store) -> anyhow::Result<deliver::PassStats> {
     runtime()?.block_on(async {
         let channels = channel::from_config(&ctx.config)?;
-        Ok(deliver::deliver_due(store, &channels, now()).await?)
+        let stats = deliver::deliver_due(store, &channels, now()).await;
+        channel::close_all(&channels).await;
+        Ok(stats?)
     })
 }
 
 fn test(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<bool> {
     let results = runtime()?.block_on(async {
         let channels = channel::from_config(&ctx.config)?;
-        anyhow::Ok(deliver::send_test(&channels, now()).await)
+        let results = deliver::send_test(&channels, now()).await;
+        channel::close_all(&channels).await;
+        anyhow::Ok(results)
     })?;
     let mut ok = true;
     for (channel, result) in results {

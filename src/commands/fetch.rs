@@ -21,7 +21,6 @@ pub fn run(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<bool> {
     let mut jobs = Jobs::default();
     jobs::register(&ctx.config, &mut jobs).map_err(anyhow::Error::msg)?;
     let store = ctx.open_store()?;
-    store.set_durable(true)?;
     let store: StoreHandle = Arc::new(Mutex::new(store));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -44,8 +44,6 @@ impl Plan {
             let schedule = parse_cron(&m.poll_schedule)
                 .map_err(|e| format!("[[mailbox]] {:?} poll_schedule: {e}", m.name))?;
             let store = probe.open_store().map_err(|e| e.to_string())?;
-            // The message is moved only after its commit is on disk.
-            store.set_durable(true).map_err(|e| e.to_string())?;
             mailboxes.push((endpoint, schedule, Arc::new(Mutex::new(store))));
         }
         Ok(Plan {

@@ -758,14 +758,15 @@ fn namespace_format(e: &BytesStart<'_>) -> Format {
 
 /// `abc/report_id>` → `abc` when the element is `report_id`.
 fn strip_broken_close(raw: &str, tag: Tag) -> &str {
-    let Some(cut) = raw.rfind('/') else {
+    let trimmed = raw.trim_end();
+    if !trimmed.ends_with('>') {
+        return raw;
+    }
+    let Some(cut) = trimmed.rfind('/') else {
         return raw;
     };
-    let tail = &raw[cut + 1..];
-    let Some(name) = tail.trim_end().strip_suffix('>') else {
-        return raw;
-    };
-    if Tag::from_name(name) == tag && tag != Tag::Other {
+    let name = &trimmed[cut + 1..trimmed.len() - 1];
+    if tag != Tag::Other && Tag::from_name(name) == tag {
         &raw[..cut]
     } else {
         raw

@@ -54,18 +54,29 @@ pub enum Tag {
 impl Tag {
     /// `name` may carry a prefix (`ns1:feedback`); case does not matter.
     pub fn from_name(name: &str) -> Tag {
-        let local = match name.rfind(':') {
-            Some(i) => &name[i + 1..],
-            None => name,
+        let bytes = name.as_bytes();
+        let local = match bytes.iter().rposition(|&b| b == b':') {
+            Some(i) => &bytes[i + 1..],
+            None => bytes,
         };
-        let mut buf = [0u8; 24];
-        if local.len() > buf.len() {
-            return Tag::Other;
+        // Nearly every report writes lower case: match as is first.
+        match Tag::from_lower(local) {
+            Tag::Other if local.iter().any(u8::is_ascii_uppercase) => {
+                let mut buf = [0u8; 24];
+                if local.len() > buf.len() {
+                    return Tag::Other;
+                }
+                let lower = &mut buf[..local.len()];
+                lower.copy_from_slice(local);
+                lower.make_ascii_lowercase();
+                Tag::from_lower(lower)
+            }
+            tag => tag,
         }
-        let lower = &mut buf[..local.len()];
-        lower.copy_from_slice(local.as_bytes());
-        lower.make_ascii_lowercase();
-        match &*lower {
+    }
+
+    fn from_lower(lower: &[u8]) -> Tag {
+        match lower {
             b"feedback" => Tag::Feedback,
             b"version" => Tag::Version,
             b"report_metadata" => Tag::ReportMetadata,

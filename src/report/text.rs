@@ -2,25 +2,38 @@
 //! byte-order mark, whitespace before the declaration, a windows-1252 (or
 //! other) declared encoding, UTF-16, or plain invalid UTF-8 bytes. This reader
 //! turns all of those into valid UTF-8 (invalid sequences become U+FFFD and
-//! are counted, so the parser can warn) with one copy and a fixed buffer.
+//! are flagged, so the parser can warn). Valid UTF-8 — nearly every report —
+//! passes through without a copy; other encodings are transcoded through a
+//! fixed buffer.
 
 use encoding_rs::{Decoder, Encoding, UTF_8};
 use std::io::{self, BufRead, Read};
 
 const OUT_CAPACITY: usize = 64 * 1024;
-/// How far into the input the XML declaration is looked for.
+/// How far into the input the BOM and XML declaration are looked for.
 const SNIFF_BYTES: usize = 512;
+
+enum Mode {
+    /// Not started: the encoding is not known yet.
+    Sniff,
+    /// UTF-8: valid runs are served from the inner buffer as they are.
+    Pass,
+    /// Any other encoding: decoded into `out`.
+    Decode(Decoder),
+}
 
 pub struct Utf8Reader<R> {
     inner: R,
-    decoder: Option<Decoder>,
+    mode: Mode,
     encoding: &'static Encoding,
-    /// Bytes read while sniffing, not yet decoded.
-    head: Vec<u8>,
-    head_pos: usize,
-    out: Box<[u8]>,
+    /// Transcoded or repaired bytes waiting to be read: `out[pos..len]`.
+    out: Vec<u8>,
     pos: usize,
     len: usize,
+    /// Where the last `fill_buf` came from: `out` (else `inner`).
+    serving_out: bool,
+    /// Bytes at the front of the inner buffer already checked as UTF-8.
+    validated: usize,
     eof: bool,
     replaced: bool,
 }
@@ -29,13 +42,13 @@ impl<R: BufRead> Utf8Reader<R> {
     pub fn new(inner: R) -> Self {
         Utf8Reader {
             inner,
-            decoder: None,
+            mode: Mode::Sniff,
             encoding: UTF_8,
-            head: Vec::new(),
-            head_pos: 0,
-            out: vec![0; OUT_CAPACITY].into_boxed_slice(),
+            out: Vec::new(),
             pos: 0,
             len: 0,
+            serving_out: false,
+            validated: 0,
             eof: false,
             replaced: false,
         }
@@ -51,16 +64,14 @@ impl<R: BufRead> Utf8Reader<R> {
         self.replaced
     }
 
-    /// Decide the encoding from a BOM or the declaration and skip leading
-    /// whitespace; runs once, before the first read.
-    fn start(&mut self) -> io::Result<Decoder> {
-        let mut head = Vec::with_capacity(SNIFF_BYTES);
-        (&mut self.inner)
-            .take(SNIFF_BYTES as u64)
-            .read_to_end(&mut head)?;
-        let (encoding, mut skip) = match Encoding::for_bom(&head) {
+    /// Decide the encoding from a BOM or the declaration (peeked, not
+    /// consumed) and skip the BOM and leading whitespace.
+    fn start(&mut self) -> io::Result<()> {
+        let head = self.inner.fill_buf()?;
+        let head = &head[..head.len().min(SNIFF_BYTES)];
+        let (encoding, mut skip) = match Encoding::for_bom(head) {
             Some((enc, len)) => (enc, len),
-            None => (declared_encoding(&head).unwrap_or(UTF_8), 0),
+            None => (declared_encoding(head).unwrap_or(UTF_8), 0),
         };
         if encoding.is_ascii_compatible() {
             skip += head[skip..]
@@ -68,42 +79,83 @@ impl<R: BufRead> Utf8Reader<R> {
                 .take_while(|b| b.is_ascii_whitespace())
                 .count();
         }
+        self.inner.consume(skip);
         self.encoding = encoding;
-        self.head = head;
-        self.head_pos = skip;
-        Ok(encoding.new_decoder_without_bom_handling())
+        self.mode = if encoding == UTF_8 {
+            Mode::Pass
+        } else {
+            self.out = vec![0; OUT_CAPACITY];
+            Mode::Decode(encoding.new_decoder_without_bom_handling())
+        };
+        Ok(())
     }
 
-    fn refill(&mut self) -> io::Result<()> {
-        let mut decoder = match self.decoder.take() {
-            Some(d) => d,
-            None => self.start()?,
+    /// Put `text` in `out`, to be served next.
+    fn serve(&mut self, text: &[u8]) {
+        self.out.clear();
+        self.out.extend_from_slice(text);
+        self.pos = 0;
+        self.len = text.len();
+    }
+
+    /// UTF-8 mode: the number of valid bytes at the front of the inner
+    /// buffer, to pass through; 0 when a repair was put in `out` instead
+    /// (or at the end of the input).
+    fn pass(&mut self) -> io::Result<usize> {
+        if self.validated > 0 {
+            return Ok(self.validated);
+        }
+        let buf = self.inner.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let error = match std::str::from_utf8(buf) {
+            Ok(_) => return Ok(buf.len()),
+            Err(e) if e.valid_up_to() > 0 => return Ok(e.valid_up_to()),
+            Err(e) => e,
+        };
+        if let Some(bad) = error.error_len() {
+            self.inner.consume(bad);
+            self.replaced = true;
+            self.serve("\u{FFFD}".as_bytes());
+            return Ok(0);
+        }
+        // A character cut by the end of the inner buffer: gather its bytes.
+        let mut carry = buf.to_vec();
+        self.inner.consume(carry.len());
+        while let Err(e) = std::str::from_utf8(&carry) {
+            if e.error_len().is_some() {
+                break;
+            }
+            let next = self.inner.fill_buf()?;
+            let Some(&byte) = next.first() else { break };
+            carry.push(byte);
+            self.inner.consume(1);
+        }
+        if std::str::from_utf8(&carry).is_err() {
+            self.replaced = true;
+        }
+        let repaired = String::from_utf8_lossy(&carry).into_owned();
+        self.serve(repaired.as_bytes());
+        Ok(0)
+    }
+
+    /// Other encodings: decode the next chunk into `out`.
+    fn decode(&mut self) -> io::Result<()> {
+        let Mode::Decode(decoder) = &mut self.mode else {
+            return Ok(());
         };
         self.pos = 0;
         self.len = 0;
         while self.len == 0 && !self.eof {
-            let from_head = self.head_pos < self.head.len();
-            let src: &[u8] = if from_head {
-                &self.head[self.head_pos..]
-            } else {
-                self.inner.fill_buf()?
-            };
+            let src = self.inner.fill_buf()?;
             let last = src.is_empty();
             let (_, read, written, replaced) = decoder.decode_to_utf8(src, &mut self.out, last);
             self.replaced |= replaced;
             self.len = written;
-            if from_head {
-                self.head_pos += read;
-                if self.head_pos == self.head.len() {
-                    self.head = Vec::new();
-                    self.head_pos = 0;
-                }
-            } else {
-                self.inner.consume(read);
-            }
+            self.inner.consume(read);
             self.eof = last;
         }
-        self.decoder = Some(decoder);
         Ok(())
     }
 }
@@ -144,14 +196,33 @@ impl<R: BufRead> Read for Utf8Reader<R> {
 
 impl<R: BufRead> BufRead for Utf8Reader<R> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.pos >= self.len {
-            self.refill()?;
+        if matches!(self.mode, Mode::Sniff) {
+            self.start()?;
         }
+        if self.pos >= self.len {
+            if matches!(self.mode, Mode::Pass) {
+                let valid = self.pass()?;
+                if valid > 0 {
+                    self.serving_out = false;
+                    self.validated = valid;
+                    let buf = self.inner.fill_buf()?;
+                    return Ok(&buf[..valid]);
+                }
+            } else {
+                self.decode()?;
+            }
+        }
+        self.serving_out = true;
         Ok(&self.out[self.pos..self.len])
     }
 
     fn consume(&mut self, amt: usize) {
-        self.pos = (self.pos + amt).min(self.len);
+        if self.serving_out {
+            self.pos = (self.pos + amt).min(self.len);
+        } else {
+            self.validated = self.validated.saturating_sub(amt);
+            self.inner.consume(amt);
+        }
     }
 }
 
@@ -197,6 +268,25 @@ mod tests {
         }
         let (s, bad, enc) = read_all(&bytes);
         assert_eq!((s.as_str(), bad, enc), ("<a>é</a>", false, "UTF-16LE"));
+    }
+
+    #[test]
+    fn characters_split_across_reads_are_kept() {
+        // A reader that hands out one byte at a time splits every character.
+        let text = "<a>Grüße – 日本</a>";
+        let mut r = Utf8Reader::new(std::io::BufReader::with_capacity(1, text.as_bytes()));
+        let mut s = String::new();
+        r.read_to_string(&mut s).expect("valid utf-8 out");
+        assert_eq!(s, text);
+        assert!(!r.had_replacements());
+        let mut r = Utf8Reader::new(std::io::BufReader::with_capacity(
+            2,
+            &b"<a>\xe6\x97x\xff</a>"[..],
+        ));
+        let mut s = String::new();
+        r.read_to_string(&mut s).expect("valid utf-8 out");
+        assert_eq!(s, "<a>\u{fffd}x\u{fffd}</a>");
+        assert!(r.had_replacements());
     }
 
     #[test]

@@ -74,38 +74,70 @@ pub struct SenderFilter {
     pub limit: Option<usize>,
 }
 
-const SENDERS_SQL: &str = "
-    WITH w AS (
-        SELECT domain, source_ip, sum(messages) AS messages, sum(dmarc_pass) AS pass
-        FROM source_daily
-        WHERE day >= ?1 AND (?2 IS NULL OR domain = ?2)
-        GROUP BY domain, source_ip)
-    SELECT w.domain, w.source_ip, w.messages, w.pass, v.ptr, v.service,
-           v.first_seen, v.last_seen, v.approved, v.blocklisted
-    FROM w JOIN v_sources v ON v.domain = w.domain AND v.source_ip = w.source_ip
-    ORDER BY w.domain, w.messages - w.pass DESC, w.messages DESC, w.source_ip";
+/// Totals per source of one domain: over a window from `source_daily`, or
+/// all time from `source_totals` (no scan of the history).
+const WINDOW_TOTALS: &str = "SELECT source_ip, sum(messages) AS messages, sum(dmarc_pass) AS pass
+    FROM source_daily WHERE domain = ?1 AND day >= ?2 GROUP BY source_ip";
+const ALL_TIME_TOTALS: &str = "SELECT source_ip, messages, dmarc_pass AS pass
+    FROM source_totals WHERE domain = ?1 AND ?2 = ''";
+
+/// The fail filter and order run in SQL; names, first/last seen and flags
+/// come from `v_sources` for the rows kept only (one indexed lookup each).
+fn senders_sql(totals: &str) -> String {
+    format!(
+        "WITH w AS ({totals})
+        SELECT v.domain, w.source_ip, w.messages, w.pass, v.ptr, v.service,
+               v.first_seen, v.last_seen, v.approved, v.blocklisted
+        FROM w JOIN v_sources v ON v.domain = ?1 AND v.source_ip = w.source_ip
+        WHERE w.messages >= ?3 AND w.messages - w.pass >= ?4
+          AND (w.messages - w.pass) >= ?5 * w.messages
+          AND (?6 = 0 OR (NOT v.approved AND v.first_seen >= ?7))
+        ORDER BY w.messages - w.pass DESC, w.messages DESC, w.source_ip
+        LIMIT ?8"
+    )
+}
+
+/// The domains stored, or just `only` when it is given.
+fn domains(conn: &Connection, only: Option<&str>) -> Result<Vec<String>, StoreError> {
+    if let Some(d) = only {
+        return Ok(vec![d.to_string()]);
+    }
+    let mut stmt = conn.prepare("SELECT DISTINCT domain FROM domain_daily ORDER BY domain")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
 
 pub fn senders(conn: &Connection, f: &SenderFilter) -> Result<Vec<Sender>, StoreError> {
     let since_day = f.since.map(utc_day).unwrap_or_default();
-    let mut stmt = conn.prepare(SENDERS_SQL)?;
-    let rows = stmt.query_map(params![since_day, f.domain], sender_row)?;
+    let since_time = f.since.map(datetime).unwrap_or_default();
+    let (share, min_messages, min_failing) = match f.failing {
+        Some((share, min)) => (share, min as i64, 1i64),
+        None => (0.0, 0, 0),
+    };
+    let limit = f.limit.map_or(-1, |l| l as i64);
+    let totals = if f.since.is_some() {
+        WINDOW_TOTALS
+    } else {
+        ALL_TIME_TOTALS
+    };
+    let mut stmt = conn.prepare_cached(&senders_sql(totals))?;
     let mut out = Vec::new();
-    for row in rows {
-        let s = row?;
-        if let Some((share, min_messages)) = f.failing {
-            if s.messages < min_messages || s.fail_rate() < share || s.dmarc_fail_messages == 0 {
-                continue;
-            }
-        }
-        if f.new_only {
-            let since = f.since.map(datetime).unwrap_or_default();
-            if s.approved || s.first_seen < since {
-                continue;
-            }
-        }
-        out.push(s);
-        if f.limit.is_some_and(|l| out.len() >= l) {
-            break;
+    for domain in domains(conn, f.domain.as_deref())? {
+        let rows = stmt.query_map(
+            params![
+                domain,
+                since_day,
+                min_messages,
+                min_failing,
+                share,
+                f.new_only,
+                since_time,
+                limit
+            ],
+            sender_row,
+        )?;
+        for row in rows {
+            out.push(row?);
         }
     }
     Ok(out)
@@ -136,7 +168,8 @@ pub fn datetime(ts: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Per-domain totals since `since` (all time when `None`).
+/// Per-domain totals since `since` (all time when `None`), with the `top`
+/// sources failing most in that period.
 pub fn summary(
     conn: &Connection,
     domain: Option<&str>,
@@ -145,36 +178,37 @@ pub fn summary(
 ) -> Result<Vec<DomainSummary>, StoreError> {
     let since_day = since.map(utc_day).unwrap_or_default();
     let mut stmt = conn.prepare(
-        "SELECT s.domain, sum(s.messages), sum(s.dmarc_pass), sum(s.spf_aligned),
-                sum(s.dkim_aligned),
-                (SELECT count(*) FROM reports r WHERE r.domain = s.domain AND r.begin_ts >= ?3)
-         FROM source_daily s
-         WHERE s.day >= ?1 AND (?2 IS NULL OR s.domain = ?2)
-         GROUP BY s.domain ORDER BY s.domain",
+        "SELECT sum(reports), sum(messages), sum(dmarc_pass), sum(spf_aligned), sum(dkim_aligned)
+         FROM domain_daily WHERE domain = ?1 AND day >= ?2",
     )?;
-    let since_ts = since.unwrap_or(i64::MIN);
-    let rows = stmt.query_map(params![since_day, domain, since_ts], |r| {
-        let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
-        Ok(DomainSummary {
-            domain: r.get(0)?,
-            messages: n(1)?,
-            dmarc_pass_messages: n(2)?,
-            spf_aligned_messages: n(3)?,
-            dkim_aligned_messages: n(4)?,
-            reports: n(5)?,
-            top_failing: Vec::new(),
-        })
-    })?;
-    let mut out: Vec<DomainSummary> = rows.collect::<Result<_, _>>()?;
-    for d in &mut out {
+    let mut out = Vec::new();
+    for d in domains(conn, domain)? {
+        let totals = stmt.query_row(params![d, since_day], |r| {
+            let n = |i: usize| {
+                r.get::<_, Option<i64>>(i)
+                    .map(|v| v.unwrap_or(0).max(0) as u64)
+            };
+            Ok([n(0)?, n(1)?, n(2)?, n(3)?, n(4)?])
+        })?;
+        if totals[0] == 0 {
+            continue;
+        }
         let filter = SenderFilter {
-            domain: Some(d.domain.clone()),
+            domain: Some(d.clone()),
             since,
             failing: Some((0.0, 1)),
             new_only: false,
             limit: Some(top),
         };
-        d.top_failing = senders(conn, &filter)?;
+        out.push(DomainSummary {
+            top_failing: senders(conn, &filter)?,
+            domain: d,
+            reports: totals[0],
+            messages: totals[1],
+            dmarc_pass_messages: totals[2],
+            spf_aligned_messages: totals[3],
+            dkim_aligned_messages: totals[4],
+        });
     }
     Ok(out)
 }

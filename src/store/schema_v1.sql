@@ -61,8 +61,10 @@ CREATE TABLE spf_results (
     PRIMARY KEY (record, seq)
 ) WITHOUT ROWID;
 
--- Pre-aggregated per domain, UTC day of the report's begin, source and
--- reporter: what summary, senders, v_sources and v_daily read.
+-- Pre-aggregated totals, added up per report in memory and upserted once at
+-- its end, so summaries never scan records. A report counts on the UTC day
+-- its range begins.
+-- Per domain, day, source and reporter: windows (`--since`, [detect] window).
 CREATE TABLE source_daily (
     domain          TEXT NOT NULL,
     day             TEXT NOT NULL,        -- YYYY-MM-DD
@@ -77,7 +79,33 @@ CREATE TABLE source_daily (
     last_seen       INTEGER NOT NULL,     -- latest report end
     PRIMARY KEY (domain, day, source_ip, org_name)
 ) WITHOUT ROWID;
-CREATE INDEX source_daily_source ON source_daily (domain, source_ip);
+
+-- Per domain and source, all time: v_sources, first/last seen.
+CREATE TABLE source_totals (
+    domain          TEXT NOT NULL,
+    source_ip       TEXT NOT NULL,
+    ip_key          BLOB,
+    messages        INTEGER NOT NULL,
+    dmarc_pass      INTEGER NOT NULL,
+    spf_aligned     INTEGER NOT NULL,
+    dkim_aligned    INTEGER NOT NULL,
+    first_seen      INTEGER NOT NULL,
+    last_seen       INTEGER NOT NULL,
+    PRIMARY KEY (domain, source_ip)
+) WITHOUT ROWID;
+
+-- Per domain, day and reporter: v_daily, summary totals.
+CREATE TABLE domain_daily (
+    domain          TEXT NOT NULL,
+    day             TEXT NOT NULL,
+    org_name        TEXT NOT NULL,
+    reports         INTEGER NOT NULL,
+    messages        INTEGER NOT NULL,
+    dmarc_pass      INTEGER NOT NULL,
+    spf_aligned     INTEGER NOT NULL,
+    dkim_aligned    INTEGER NOT NULL,
+    PRIMARY KEY (domain, day, org_name)
+) WITHOUT ROWID;
 
 -- Inputs that yielded no report (or lost some of them).
 CREATE TABLE failures (
@@ -158,11 +186,10 @@ JOIN reports r ON r.id = c.report
 LEFT JOIN ip_info i ON i.ip = c.source_ip;
 
 CREATE VIEW v_sources AS
-SELECT s.domain, s.source_ip,
-       sum(s.messages) AS messages,
-       sum(s.dmarc_pass) AS dmarc_pass_messages,
-       datetime(min(s.first_seen), 'unixepoch') AS first_seen,
-       datetime(max(s.last_seen), 'unixepoch') AS last_seen,
+SELECT s.domain, s.source_ip, s.messages,
+       s.dmarc_pass AS dmarc_pass_messages,
+       datetime(s.first_seen, 'unixepoch') AS first_seen,
+       datetime(s.last_seen, 'unixepoch') AS last_seen,
        i.ptr, i.service,
        EXISTS (SELECT 1 FROM approvals a
                 WHERE a.domain = s.domain
@@ -170,9 +197,8 @@ SELECT s.domain, s.source_ip,
                        OR (a.service IS NOT NULL AND a.service = i.service))) AS approved,
        EXISTS (SELECT 1 FROM blocklist_state b
                 WHERE b.ip = s.source_ip AND b.listed = 1) AS blocklisted
-FROM source_daily s
-LEFT JOIN ip_info i ON i.ip = s.source_ip
-GROUP BY s.domain, s.source_ip;
+FROM source_totals s
+LEFT JOIN ip_info i ON i.ip = s.source_ip;
 
 CREATE VIEW v_daily AS
 SELECT domain, day,
@@ -180,7 +206,7 @@ SELECT domain, day,
        sum(dmarc_pass) AS dmarc_pass_messages,
        sum(spf_aligned) AS spf_aligned_messages,
        sum(dkim_aligned) AS dkim_aligned_messages
-FROM source_daily
+FROM domain_daily
 GROUP BY domain, day;
 
 CREATE VIEW v_blocklist AS

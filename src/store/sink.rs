@@ -17,13 +17,22 @@ pub fn ip_key(ip: &IpAddr) -> [u8; 16] {
     }
 }
 
-/// Totals of one source within one report.
+/// Totals of one source within one report (or of a whole report).
 #[derive(Default)]
 struct SourceTotals {
     messages: u64,
     dmarc_pass: u64,
     spf_aligned: u64,
     dkim_aligned: u64,
+}
+
+impl SourceTotals {
+    fn add(&mut self, other: &SourceTotals) {
+        self.messages += other.messages;
+        self.dmarc_pass += other.dmarc_pass;
+        self.spf_aligned += other.spf_aligned;
+        self.dkim_aligned += other.dkim_aligned;
+    }
 }
 
 struct OpenReport {
@@ -201,7 +210,7 @@ impl<'t> StoreSink<'t> {
             "UPDATE reports SET records = ?1, messages = ?2, warnings = ?3 WHERE id = ?4",
             params![open.records as i64, open.messages as i64, warnings, open.id],
         )?;
-        let mut upsert = self.tx.prepare_cached(
+        let mut daily = self.tx.prepare_cached(
             "INSERT INTO source_daily (domain, day, source_ip, org_name, ip_key, messages, \
              dmarc_pass, spf_aligned, dkim_aligned, first_seen, last_seen) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
@@ -213,22 +222,71 @@ impl<'t> StoreSink<'t> {
              first_seen = min(first_seen, excluded.first_seen), \
              last_seen = max(last_seen, excluded.last_seen)",
         )?;
+        let mut totals = self.tx.prepare_cached(
+            "INSERT INTO source_totals (domain, source_ip, ip_key, messages, dmarc_pass, \
+             spf_aligned, dkim_aligned, first_seen, last_seen) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+             ON CONFLICT (domain, source_ip) DO UPDATE SET \
+             messages = messages + excluded.messages, \
+             dmarc_pass = dmarc_pass + excluded.dmarc_pass, \
+             spf_aligned = spf_aligned + excluded.spf_aligned, \
+             dkim_aligned = dkim_aligned + excluded.dkim_aligned, \
+             first_seen = min(first_seen, excluded.first_seen), \
+             last_seen = max(last_seen, excluded.last_seen)",
+        )?;
+        let mut report_sum = SourceTotals::default();
         for (ip, t) in &open.sources {
             let key = ip.parse::<IpAddr>().ok().map(|a| ip_key(&a).to_vec());
-            upsert.execute(params![
+            let (m, p, s, d) = (
+                t.messages as i64,
+                t.dmarc_pass as i64,
+                t.spf_aligned as i64,
+                t.dkim_aligned as i64,
+            );
+            daily.execute(params![
                 open.domain,
                 open.day,
                 ip,
                 open.org_name,
                 key,
-                t.messages as i64,
-                t.dmarc_pass as i64,
-                t.spf_aligned as i64,
-                t.dkim_aligned as i64,
+                m,
+                p,
+                s,
+                d,
                 open.begin,
                 open.end,
             ])?;
+            totals.execute(params![
+                open.domain,
+                ip,
+                key,
+                m,
+                p,
+                s,
+                d,
+                open.begin,
+                open.end
+            ])?;
+            report_sum.add(t);
         }
+        self.tx.execute(
+            "INSERT INTO domain_daily (domain, day, org_name, reports, messages, dmarc_pass, \
+             spf_aligned, dkim_aligned) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7) \
+             ON CONFLICT (domain, day, org_name) DO UPDATE SET reports = reports + 1, \
+             messages = messages + excluded.messages, \
+             dmarc_pass = dmarc_pass + excluded.dmarc_pass, \
+             spf_aligned = spf_aligned + excluded.spf_aligned, \
+             dkim_aligned = dkim_aligned + excluded.dkim_aligned",
+            params![
+                open.domain,
+                open.day,
+                open.org_name,
+                report_sum.messages as i64,
+                report_sum.dmarc_pass as i64,
+                report_sum.spf_aligned as i64,
+                report_sum.dkim_aligned as i64
+            ],
+        )?;
         self.tx.execute_batch("RELEASE report")?;
         self.counts.new_reports += 1;
         self.counts.records += open.records;

@@ -209,13 +209,13 @@ impl Endpoint {
         &self,
         client: &mut async_imap::Client<Stream>,
     ) -> Result<bool, MailboxError> {
-        let greeting = tokio::time::timeout(COMMAND_TIMEOUT, client.read_response())
+        let greeting = tokio::time::timeout(CONNECT_TIMEOUT, client.read_response())
             .await
             .map_err(|_| {
                 self.error(format!(
                     "no IMAP greeting within {} s (is this an IMAP port? with tls = \
                      \"implicit\" use 993, otherwise 143)",
-                    COMMAND_TIMEOUT.as_secs()
+                    CONNECT_TIMEOUT.as_secs()
                 ))
             })?
             .map_err(|e| self.error(format!("reading the greeting failed: {e}")))?

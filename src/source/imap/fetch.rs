@@ -3,33 +3,29 @@
 //! fetched in chunks (at most [`CHUNK_MESSAGES`] messages and about
 //! [`CHUNK_BYTES`] bytes, so memory stays flat whatever the folder holds)
 //! with `BODY.PEEK[]` (nothing is marked seen), each stored in its own
-//! durable transaction, and only then moved. While a chunk is being stored
-//! the connection is kept alive with NOOP. A stop request finishes the
-//! message in hand, moves what was stored, and returns.
+//! transaction, and moved only once the chunk's commits are on disk (the
+//! last commit of a chunk is synced, which syncs the ones before it). While
+//! a chunk is being stored the connection is kept alive with NOOP. A stop
+//! request finishes the message in hand and returns; what it stored without
+//! the sync stays in the folder and is recognised as stored next time.
 
+use super::commit::{store_with_keepalive, CommitContext, Fetched, StoreHandle};
 use super::connect::Connection;
 use super::folders;
 use super::moves::{self, Strategy};
-use super::{origin, timed, MailboxError, COMMAND_TIMEOUT};
+use super::{timed, MailboxError, COMMAND_TIMEOUT};
 use crate::config::MailboxConfig;
 use crate::extract::ExtractLimits;
-use crate::source::{Body, Unit};
-use crate::store::{Store, UnitResult};
+use crate::store::UnitResult;
 use futures::TryStreamExt;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-
-/// The store, shared by a mailbox task and the blocking thread that writes.
-pub type StoreHandle = Arc<Mutex<Store>>;
 
 /// Most messages fetched with one command.
 pub const CHUNK_MESSAGES: usize = 50;
 /// About the most message bytes held in memory at once (one larger message
 /// is fetched alone).
 pub const CHUNK_BYTES: u64 = 8 * 1024 * 1024;
-/// A NOOP this often while storing keeps the server from timing us out.
-const KEEPALIVE: Duration = Duration::from_secs(60);
 /// Fetching one chunk may take this long (8 MB on a slow line).
 const FETCH_TIMEOUT: Duration = Duration::from_secs(600);
 /// Progress lines on long passes, at most this often.
@@ -151,7 +147,7 @@ pub async fn pass(conn: &mut Connection, input: &PassInput<'_>) -> Result<PassSt
     }
     let waiting = list_waiting(conn).await.map_err(err)?;
     let strategy = Strategy::for_server(&conn.caps);
-    let job = Job {
+    let job = CommitContext {
         mailbox: mailbox.name.clone(),
         folder: folder.clone(),
         processed_folder: mailbox.processed_folder.clone(),
@@ -182,7 +178,7 @@ pub async fn pass(conn: &mut Connection, input: &PassInput<'_>) -> Result<PassSt
             .map_err(err)?;
         let mut processed = Vec::new();
         let mut invalid = Vec::new();
-        for (uid, result) in &outcome.stored {
+        for (uid, result) in &outcome.stored[..outcome.durable] {
             stats.add(result);
             if result.failed() {
                 invalid.push(*uid);
@@ -276,12 +272,6 @@ fn plan_chunks(waiting: &[Waiting], max_message_bytes: u64) -> Vec<Vec<u32>> {
     chunks
 }
 
-/// A fetched message: its UID and bytes (at most max_message_bytes + 1).
-struct Fetched {
-    uid: u32,
-    bytes: Vec<u8>,
-}
-
 async fn fetch_chunk(
     conn: &mut Connection,
     uids: &[u32],
@@ -306,113 +296,6 @@ async fn fetch_chunk(
         Ok(out)
     })
     .await
-}
-
-/// What storing a chunk gave.
-struct ChunkOutcome {
-    /// The messages committed, in order.
-    stored: Vec<(u32, UnitResult)>,
-    /// A database error that ended the chunk early.
-    error: Option<String>,
-    stopped: bool,
-}
-
-/// What the blocking thread needs to store a chunk.
-#[derive(Clone)]
-struct Job {
-    mailbox: String,
-    folder: String,
-    processed_folder: String,
-    invalid_folder: String,
-    uid_validity: u32,
-    limits: ExtractLimits,
-    store: StoreHandle,
-    stop: watch::Receiver<bool>,
-}
-
-/// Store the chunk on a blocking thread; meanwhile send NOOP now and then.
-async fn store_with_keepalive(
-    conn: &mut Connection,
-    job: &Job,
-    fetched: Vec<Fetched>,
-) -> Result<ChunkOutcome, String> {
-    let job = job.clone();
-    let mut task = tokio::task::spawn_blocking(move || store_chunk(&job, fetched));
-    loop {
-        tokio::select! {
-            done = &mut task => {
-                return done.map_err(|e| format!("storing messages stopped: {e}"));
-            }
-            _ = tokio::time::sleep(KEEPALIVE) => {
-                timed(COMMAND_TIMEOUT, "NOOP", conn.session.noop()).await?;
-            }
-        }
-    }
-}
-
-fn store_chunk(job: &Job, fetched: Vec<Fetched>) -> ChunkOutcome {
-    let mut outcome = ChunkOutcome {
-        stored: Vec::with_capacity(fetched.len()),
-        error: None,
-        stopped: false,
-    };
-    let mut store = match job.store.lock() {
-        Ok(store) => store,
-        Err(_) => {
-            outcome.error = Some(
-                "the database handle is unusable after a crash in another task; restart dmarcwatch"
-                    .into(),
-            );
-            return outcome;
-        }
-    };
-    for message in fetched {
-        if *job.stop.borrow() {
-            outcome.stopped = true;
-            break;
-        }
-        let origin = origin(&job.mailbox, &job.folder, job.uid_validity, message.uid);
-        let body = if message.bytes.len() as u64 > job.limits.max_message_bytes {
-            // Over the limit: the reader path reports it (and keeps no bytes).
-            Body::Reader(Box::new(std::io::Cursor::new(message.bytes)))
-        } else {
-            Body::Message(message.bytes)
-        };
-        match store.ingest_unit(Unit { origin, body }, &job.limits) {
-            Ok(result) => {
-                log_message(job, message.uid, &result);
-                outcome.stored.push((message.uid, result));
-            }
-            Err(e) => {
-                outcome.error = Some(format!(
-                    "storing UID {} failed: {e}; the message stays in {:?} and is tried again",
-                    message.uid, job.folder
-                ));
-                break;
-            }
-        }
-    }
-    outcome
-}
-
-/// One line per message with its outcome.
-fn log_message(job: &Job, uid: u32, r: &UnitResult) {
-    let place = format!("{}: {} UID {uid}", job.mailbox, job.folder);
-    if r.failed() {
-        let why = r.outcome.error_text();
-        tracing::warn!("{place}: no report ({why}) -> {}", job.invalid_folder);
-        return;
-    }
-    let mut text = format!(
-        "{} reports new, {} duplicates, {} records",
-        r.new_reports, r.duplicates, r.records
-    );
-    if !r.outcome.errors.is_empty() {
-        text.push_str(&format!("; problems: {}", r.outcome.errors.join("; ")));
-        tracing::warn!("{place}: {text} -> {}", job.processed_folder);
-    } else {
-        tracing::info!("{place}: {text} -> {}", job.processed_folder);
-    }
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@
 //! the messages in hand; nothing is lost and nothing is stored twice.
 //!
 //! `connect` (TCP, TLS, greeting, login), `tls` (rustls, trust anchors),
-//! `folders` (create the destinations), `fetch` (the pass), `moves` (MOVE or
-//! its fallbacks), `idle` (wait for new mail).
+//! `folders` (create the destinations), `fetch` (the pass), `commit` (store
+//! a chunk, one fsync per chunk), `moves` (MOVE or its fallbacks), `idle`
+//! (wait for new mail).
 
+pub mod commit;
 pub mod connect;
 pub mod fetch;
 pub mod folders;
@@ -16,8 +18,9 @@ pub mod idle;
 pub mod moves;
 pub mod tls;
 
+pub use commit::StoreHandle;
 pub use connect::{Capabilities, Connection, Endpoint};
-pub use fetch::{drain, pass, PassInput, PassStats, StoreHandle};
+pub use fetch::{drain, pass, PassInput, PassStats};
 
 use std::future::Future;
 use std::time::Duration;

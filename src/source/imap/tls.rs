@@ -65,26 +65,41 @@ pub fn describe_handshake_error(e: &std::io::Error) -> String {
         .and_then(|inner| inner.downcast_ref::<rustls::Error>());
     match inner {
         Some(rustls::Error::InvalidCertificate(cert)) => {
+            use rustls::CertificateError as C;
             let fix = match cert {
-                rustls::CertificateError::UnknownIssuer
-                | rustls::CertificateError::BadSignature => {
-                    "the server's certificate is not signed by a trusted CA: add the CA \
-                     certificate to ca_file, or fix the server's certificate chain"
+                C::NotValidForName | C::NotValidForNameContext { .. } => {
+                    "the certificate is for another name: set host to a name it lists"
                 }
-                rustls::CertificateError::NotValidForName
-                | rustls::CertificateError::NotValidForNameContext { .. } => {
-                    "the certificate is for another name: set host to a name the \
-                     certificate lists"
-                }
-                rustls::CertificateError::Expired
-                | rustls::CertificateError::ExpiredContext { .. } => {
+                C::Expired | C::ExpiredContext { .. } => {
                     "the server's certificate has expired: renew it"
                 }
-                _ => "check the server's certificate",
+                C::NotValidYet | C::NotValidYetContext { .. } => {
+                    "the certificate is not valid yet: check the clocks"
+                }
+                C::Revoked => "the certificate was revoked: replace it",
+                // UnknownIssuer, a self-signed certificate, a broken chain.
+                _ => {
+                    "it is not signed by a CA this system trusts: put the server's CA \
+                     certificate (or its self-signed certificate) in ca_file, or fix the \
+                     server's certificate chain"
+                }
             };
-            format!("TLS certificate not trusted ({cert:?}): {fix}")
+            format!(
+                "TLS certificate not trusted ({}): {fix}",
+                variant_name(cert)
+            )
         }
-        Some(other) => format!("TLS handshake failed: {other}"),
-        None => format!("TLS handshake failed: {e}"),
+        Some(other) => format!("TLS handshake failed: {other}{PORT_HINT}"),
+        None => format!("TLS handshake failed: {e}{PORT_HINT}"),
     }
+}
+
+const PORT_HINT: &str = " (is the port right? tls = \"implicit\" speaks TLS from the first \
+                         byte, usually port 993; port 143 wants tls = \"starttls\")";
+
+/// `UnknownIssuer` from `UnknownIssuer`, `Expired` from `ExpiredContext { .. }`.
+fn variant_name(cert: &rustls::CertificateError) -> String {
+    let debug = format!("{cert:?}");
+    let name = debug.split([' ', '(', '{']).next().unwrap_or(&debug);
+    name.trim_end_matches("Context").to_string()
 }
