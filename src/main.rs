@@ -126,7 +126,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::check_config::run(config_path.as_deref(), &mut std::io::stdout().lock())?;
         return Ok(exit_code(problems > 0));
     }
-    let config = config::load(config_path.as_deref())?;
+    let mut config = config::load(config_path.as_deref())?;
+    if cli.offline {
+        // No reverse-DNS lookups anywhere (ingest, fetch, run).
+        config.dns.reverse = false;
+    }
     let limits = config.limits.extract_limits();
     let db_path = cli
         .db

@@ -122,13 +122,55 @@ impl Jobs {
 }
 
 /// THE wiring point: every scheduled or after-ingest job the config asks
-/// for. Add a line here per job, e.g.
-/// `if let Some(b) = &config.blocklist { jobs.cron("blocklist", "[blocklist] schedule", &b.schedule, crate::enrich::blocklist_job)?; }`
+/// for. After each mailbox pass that stored reports: reverse names, then
+/// detection (which delivers what it queued). On schedules: name retries,
+/// detection (silences), alert delivery (retries), digests, blocklists.
 /// The mailboxes are not jobs: `daemon::mailbox` runs them.
 pub fn register(config: &Config, jobs: &mut Jobs) -> Result<(), String> {
-    let _ = (config, jobs);
+    use crate::{alert, enrich};
+    if config.dns.reverse {
+        jobs.after_ingest("reverse-dns", enrich::jobs::reverse_names);
+        jobs.cron(
+            "reverse-dns",
+            "[dns]",
+            REVERSE_RETRY_SCHEDULE,
+            enrich::jobs::reverse_names,
+        )?;
+    }
+    jobs.after_ingest("detect", alert::jobs::detect);
+    jobs.cron(
+        "detect",
+        "[detect]",
+        alert::jobs::DETECT_SCHEDULE,
+        alert::jobs::detect,
+    )?;
+    jobs.cron(
+        "deliver",
+        "[[alert]]",
+        alert::jobs::DELIVERY_SCHEDULE,
+        alert::jobs::deliver,
+    )?;
+    if let Some(d) = &config.digest {
+        jobs.cron(
+            "digest",
+            "[digest] schedule",
+            &d.schedule,
+            alert::jobs::digest,
+        )?;
+    }
+    if let Some(b) = &config.blocklist {
+        jobs.cron(
+            "blocklist",
+            "[blocklist] schedule",
+            &b.schedule,
+            enrich::jobs::blocklist,
+        )?;
+    }
     Ok(())
 }
+
+/// Reverse names that failed (timeouts, offline) are retried hourly.
+const REVERSE_RETRY_SCHEDULE: &str = "0 17 * * * *";
 
 /// Run each after-ingest job once, in order (the daemon's runner and
 /// `fetch` both call this); errors are logged, not returned.
@@ -164,6 +206,47 @@ pub(crate) mod tests {
             stop: watch::channel(false).1,
             notifier: Notifier::default(),
         }
+    }
+
+    #[test]
+    fn register_adds_what_the_config_asks_for() {
+        let names = |jobs: &Jobs| -> (Vec<String>, Vec<String>) {
+            (
+                jobs.after_ingest.iter().map(|j| j.name.clone()).collect(),
+                jobs.cron.iter().map(|j| j.named.name.clone()).collect(),
+            )
+        };
+        let mut jobs = Jobs::default();
+        register(&Config::default(), &mut jobs).expect("defaults register");
+        assert_eq!(
+            names(&jobs),
+            (
+                vec!["reverse-dns".to_string(), "detect".to_string()],
+                vec![
+                    "reverse-dns".to_string(),
+                    "detect".to_string(),
+                    "deliver".to_string()
+                ]
+            )
+        );
+        let config = crate::config::parse(
+            "[dns]\nreverse = false\n[digest]\nschedule = \"0 0 8 * * Mon\"\n[blocklist]\nips = [\"192.0.2.1\"]\n",
+        )
+        .expect("config");
+        let mut jobs = Jobs::default();
+        register(&config, &mut jobs).expect("register");
+        assert_eq!(
+            names(&jobs),
+            (
+                vec!["detect".to_string()],
+                vec![
+                    "detect".to_string(),
+                    "deliver".to_string(),
+                    "digest".to_string(),
+                    "blocklist".to_string()
+                ]
+            )
+        );
     }
 
     #[tokio::test]

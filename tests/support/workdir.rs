@@ -15,12 +15,16 @@ pub struct Workdir {
 
 impl Workdir {
     /// A config with one `[[mailbox]]` "reports" on `dovecot` (`tls` =
-    /// none, starttls or implicit), plus `extra` TOML.
+    /// none, starttls or implicit), plus `extra` TOML (keys of that
+    /// mailbox, or sections), and no reverse-DNS lookups (no DNS here).
     pub fn new(dovecot: &Dovecot, tls: &str, extra: &str) -> Workdir {
         let dir = tempfile::tempdir().expect("temp dir");
         let password = dir.path().join("imap.password");
         std::fs::write(&password, format!("{PASSWORD}\n")).expect("password file");
-        let config = format!("{}{extra}", dovecot.mailbox_toml("reports", tls, &password));
+        let config = format!(
+            "{}{extra}\n[dns]\nreverse = false\n",
+            dovecot.mailbox_toml("reports", tls, &password)
+        );
         std::fs::write(dir.path().join("dmarcwatch.toml"), config).expect("config");
         Workdir { dir }
     }
