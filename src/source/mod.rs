@@ -24,6 +24,9 @@ pub struct Unit {
     /// message of an mbox, `-` for stdin, later `imap://mailbox/uid`.
     pub origin: String,
     pub body: Body,
+    /// The file behind a `Body::Reader`, when there is one: its bytes can be
+    /// read again (to keep a failed input) without buffering every stream.
+    pub path: Option<PathBuf>,
 }
 
 /// A path that could not be read at all.
@@ -78,6 +81,7 @@ impl Units {
             Some(Ok(m)) => Some(Ok(Unit {
                 origin: format!("{origin}#{}", m.index),
                 body: Body::Message(m.bytes),
+                path: None,
             })),
         }
     }
@@ -86,6 +90,7 @@ impl Units {
     fn open(
         &mut self,
         origin: String,
+        path: Option<PathBuf>,
         reader: Box<dyn BufRead + Send>,
     ) -> Option<Result<Unit, SourceError>> {
         let mut reader = reader;
@@ -100,6 +105,7 @@ impl Units {
         Some(Ok(Unit {
             origin,
             body: Body::Reader(reader),
+            path,
         }))
     }
 }
@@ -116,7 +122,7 @@ impl Iterator for Units {
             let origin = path.display().to_string();
             if origin == "-" {
                 let stdin = BufReader::with_capacity(READ_BUFFER, io::stdin());
-                return self.open(origin, Box::new(stdin));
+                return self.open(origin, None, Box::new(stdin));
             }
             match std::fs::metadata(&path) {
                 Err(e) => return Some(Err(source_error(&origin, describe_io(&e)))),
@@ -130,7 +136,7 @@ impl Iterator for Units {
                 Ok(_) => match File::open(&path) {
                     Ok(f) => {
                         let reader = BufReader::with_capacity(READ_BUFFER, f);
-                        return self.open(origin, Box::new(reader));
+                        return self.open(origin, Some(path), Box::new(reader));
                     }
                     Err(e) => return Some(Err(source_error(&origin, describe_io(&e)))),
                 },

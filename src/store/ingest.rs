@@ -68,10 +68,13 @@ impl Store {
         unit: Unit,
         limits: &ExtractLimits,
     ) -> Result<UnitResult, StoreError> {
-        let Unit { origin, body } = unit;
+        let Unit { origin, body, path } = unit;
         let (mut body, capture) = match body {
-            Body::Reader(reader) if self.keep_raw => {
-                let capture = Arc::new(Mutex::new(Capture::new(limits.max_message_bytes)));
+            // A stream without a file behind it (stdin): keep what it gives,
+            // up to the size of a compressed input.
+            Body::Reader(reader) if self.keep_raw && path.is_none() => {
+                let cap = limits.unpack.max_compressed_bytes;
+                let capture = Arc::new(Mutex::new(Capture::new(cap)));
                 let tee = Tee {
                     inner: reader,
                     capture: Arc::clone(&capture),
@@ -90,9 +93,12 @@ impl Store {
             (outcome, sink.counts)
         };
         if !outcome.errors.is_empty() {
-            let raw = match (&body, capture) {
-                (Body::Message(bytes), _) if self.keep_raw => Some(bytes.clone()),
-                (_, Some(c)) => c.lock().ok().and_then(|mut c| c.take()),
+            let raw = match (&body, capture, &path) {
+                (Body::Message(bytes), _, _) if self.keep_raw => Some(bytes.clone()),
+                (_, Some(c), _) => c.lock().ok().and_then(|mut c| c.take()),
+                (_, None, Some(file)) if self.keep_raw => {
+                    read_bounded(file, limits.max_message_bytes)
+                }
                 _ => None,
             };
             record_failure(&tx, &origin, received, &outcome, raw.as_deref())?;
@@ -189,6 +195,14 @@ fn record_failure(
         ],
     )?;
     Ok(())
+}
+
+/// A file's bytes, when it is no larger than `max` (else none are kept).
+fn read_bounded(path: &std::path::Path, max: u64) -> Option<Vec<u8>> {
+    let file = std::fs::File::open(path).ok();
+    let mut bytes = Vec::new();
+    file?.take(max + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= max).then_some(bytes)
 }
 
 fn hex(bytes: &[u8]) -> String {

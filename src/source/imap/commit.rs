@@ -107,7 +107,14 @@ fn store_chunk(job: &CommitContext, fetched: Vec<Fetched>) -> ChunkOutcome {
         } else {
             Body::Message(message.bytes)
         };
-        match store.ingest_unit(Unit { origin, body }, &job.limits) {
+        match store.ingest_unit(
+            Unit {
+                origin,
+                body,
+                path: None,
+            },
+            &job.limits,
+        ) {
             Ok(result) => {
                 log_message(job, message.uid, &result);
                 outcome.stored.push((message.uid, result));
