@@ -157,7 +157,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !offline {
                 commands::blocklist::names_after_ingest(&mut store, &ctx.config, ctx.quiet);
             }
-            commands::alerts::after_ingest(&ctx, &store)?;
+            if stats.new_reports > 0 || stats.errors > 0 {
+                // Nothing new stored: nothing new to find (the daemon's
+                // hourly detection notices silences).
+                commands::alerts::after_ingest(&ctx, &store)?;
+            }
             exit_code(stats.errors > 0)
         }
         Command::Reprocess => {
@@ -167,7 +171,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !offline {
                 commands::blocklist::names_after_ingest(&mut store, &ctx.config, ctx.quiet);
             }
-            commands::alerts::after_ingest(&ctx, &store)?;
+            if stats.new_reports > 0 || stats.errors > 0 {
+                // Nothing new stored: nothing new to find (the daemon's
+                // hourly detection notices silences).
+                commands::alerts::after_ingest(&ctx, &store)?;
+            }
             exit_code(stats.errors > 0)
         }
         Command::Blocklist => {
