@@ -187,7 +187,7 @@ impl<'o> Parser<'o> {
     fn start<S: ReportSink>(&mut self, e: &BytesStart<'_>, sink: &mut S) -> Result<(), S::Error> {
         // `<report_id>abc/report_id>` followed by the next element: the
         // broken end tag closes its element here.
-        if let Some(&top) = self.stack.last() {
+        if let (Some(&top), false) = (self.stack.last(), self.text.is_empty()) {
             if strip_broken_close(&self.text, top).len() < self.text.len() {
                 self.end_innermost(sink)?;
             }

@@ -2,21 +2,22 @@
 //! byte-order mark, whitespace before the declaration, a windows-1252 (or
 //! other) declared encoding, UTF-16, or plain invalid UTF-8 bytes. This reader
 //! turns all of those into valid UTF-8 (invalid sequences become U+FFFD and
-//! are flagged, so the parser can warn). Valid UTF-8 — nearly every report —
-//! passes through without a copy; other encodings are transcoded through a
-//! fixed buffer.
+//! are flagged, so the parser can warn). UTF-8 — nearly every report — is
+//! read in large chunks and checked once per chunk (one copy, no per-event
+//! calls into the layers below); other encodings are transcoded by
+//! encoding_rs through the same fixed buffer.
 
 use encoding_rs::{Decoder, Encoding, UTF_8};
 use std::io::{self, BufRead, Read};
 
-const OUT_CAPACITY: usize = 64 * 1024;
+const OUT_CAPACITY: usize = 128 * 1024;
 /// How far into the input the BOM and XML declaration are looked for.
 const SNIFF_BYTES: usize = 512;
 
 enum Mode {
     /// Not started: the encoding is not known yet.
     Sniff,
-    /// UTF-8: valid runs are served from the inner buffer as they are.
+    /// UTF-8: chunks are checked and served from `out`.
     Pass,
     /// Any other encoding: decoded into `out`.
     Decode(Decoder),
@@ -30,10 +31,8 @@ pub struct Utf8Reader<R> {
     out: Vec<u8>,
     pos: usize,
     len: usize,
-    /// Where the last `fill_buf` came from: `out` (else `inner`).
-    serving_out: bool,
-    /// Bytes at the front of the inner buffer already checked as UTF-8.
-    validated: usize,
+    /// The start of a character cut by the end of the last chunk.
+    carry: Vec<u8>,
     eof: bool,
     replaced: bool,
 }
@@ -47,8 +46,7 @@ impl<R: BufRead> Utf8Reader<R> {
             out: Vec::new(),
             pos: 0,
             len: 0,
-            serving_out: false,
-            validated: 0,
+            carry: Vec::new(),
             eof: false,
             replaced: false,
         }
@@ -82,6 +80,7 @@ impl<R: BufRead> Utf8Reader<R> {
         self.inner.consume(skip);
         self.encoding = encoding;
         self.mode = if encoding == UTF_8 {
+            self.out = Vec::with_capacity(OUT_CAPACITY);
             Mode::Pass
         } else {
             self.out = vec![0; OUT_CAPACITY];
@@ -90,54 +89,29 @@ impl<R: BufRead> Utf8Reader<R> {
         Ok(())
     }
 
-    /// Put `text` in `out`, to be served next.
-    fn serve(&mut self, text: &[u8]) {
+    /// UTF-8: read the next chunk into `out`, keep a character cut at its
+    /// end for the next one, and replace invalid sequences.
+    fn next_chunk(&mut self) -> io::Result<()> {
         self.out.clear();
-        self.out.extend_from_slice(text);
+        self.out.append(&mut self.carry);
+        let want = (OUT_CAPACITY - self.out.len()) as u64;
+        let read = (&mut self.inner).take(want).read_to_end(&mut self.out)?;
+        let at_end = (read as u64) < want;
+        if !at_end {
+            let tail = incomplete_tail_len(&self.out);
+            self.carry
+                .extend_from_slice(&self.out[self.out.len() - tail..]);
+            self.out.truncate(self.out.len() - tail);
+        }
+        if std::str::from_utf8(&self.out).is_err() {
+            self.replaced = true;
+            let repaired = String::from_utf8_lossy(&self.out).into_owned();
+            self.out = repaired.into_bytes();
+        }
         self.pos = 0;
-        self.len = text.len();
-    }
-
-    /// UTF-8 mode: the number of valid bytes at the front of the inner
-    /// buffer, to pass through; 0 when a repair was put in `out` instead
-    /// (or at the end of the input).
-    fn pass(&mut self) -> io::Result<usize> {
-        if self.validated > 0 {
-            return Ok(self.validated);
-        }
-        let buf = self.inner.fill_buf()?;
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let error = match std::str::from_utf8(buf) {
-            Ok(_) => return Ok(buf.len()),
-            Err(e) if e.valid_up_to() > 0 => return Ok(e.valid_up_to()),
-            Err(e) => e,
-        };
-        if let Some(bad) = error.error_len() {
-            self.inner.consume(bad);
-            self.replaced = true;
-            self.serve("\u{FFFD}".as_bytes());
-            return Ok(0);
-        }
-        // A character cut by the end of the inner buffer: gather its bytes.
-        let mut carry = buf.to_vec();
-        self.inner.consume(carry.len());
-        while let Err(e) = std::str::from_utf8(&carry) {
-            if e.error_len().is_some() {
-                break;
-            }
-            let next = self.inner.fill_buf()?;
-            let Some(&byte) = next.first() else { break };
-            carry.push(byte);
-            self.inner.consume(1);
-        }
-        if std::str::from_utf8(&carry).is_err() {
-            self.replaced = true;
-        }
-        let repaired = String::from_utf8_lossy(&carry).into_owned();
-        self.serve(repaired.as_bytes());
-        Ok(0)
+        self.len = self.out.len();
+        self.eof = at_end;
+        Ok(())
     }
 
     /// Other encodings: decode the next chunk into `out`.
@@ -199,31 +173,38 @@ impl<R: BufRead> BufRead for Utf8Reader<R> {
         if matches!(self.mode, Mode::Sniff) {
             self.start()?;
         }
-        if self.pos >= self.len {
+        while self.pos >= self.len && !self.eof {
             if matches!(self.mode, Mode::Pass) {
-                let valid = self.pass()?;
-                if valid > 0 {
-                    self.serving_out = false;
-                    self.validated = valid;
-                    let buf = self.inner.fill_buf()?;
-                    return Ok(&buf[..valid]);
-                }
+                self.next_chunk()?;
             } else {
                 self.decode()?;
             }
         }
-        self.serving_out = true;
         Ok(&self.out[self.pos..self.len])
     }
 
     fn consume(&mut self, amt: usize) {
-        if self.serving_out {
-            self.pos = (self.pos + amt).min(self.len);
-        } else {
-            self.validated = self.validated.saturating_sub(amt);
-            self.inner.consume(amt);
-        }
+        self.pos = (self.pos + amt).min(self.len);
     }
+}
+
+/// How many bytes at the end of `bytes` start a character that is not
+/// complete (0 to 3).
+fn incomplete_tail_len(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let b = bytes[bytes.len() - back];
+        if b & 0xC0 == 0x80 {
+            continue; // a continuation byte: look further back
+        }
+        let needed = match b {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => return 0, // ASCII or not a lead byte: nothing to carry
+        };
+        return if needed > back { back } else { 0 };
+    }
+    0
 }
 
 #[cfg(test)]
