@@ -4,6 +4,7 @@
 
 mod aggregate;
 pub mod model;
+pub mod relay;
 mod tags;
 pub mod text;
 pub mod values;

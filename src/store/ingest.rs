@@ -6,6 +6,7 @@
 use super::sink::{SinkCounts, StoreSink};
 use super::{now, Store, StoreError};
 use crate::extract::{self, ExtractLimits, Outcome};
+use crate::report::relay::{relay, RelayError};
 use crate::source::{Body, Unit};
 use flate2::write::GzEncoder;
 use rusqlite::{params, TransactionBehavior};
@@ -87,11 +88,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let received = now();
-        let (outcome, counts) = {
-            let mut sink = StoreSink::new(&tx, &origin, received)?;
-            let outcome = extract::read_unit_ref(&mut body, limits, &mut sink)?;
-            (outcome, sink.counts)
-        };
+        let (outcome, counts) = read_into(&tx, &origin, received, &mut body, limits)?;
         if !outcome.errors.is_empty() {
             let raw = match (&body, capture, &path) {
                 (Body::Message(bytes), _, _) if self.keep_raw => Some(bytes.clone()),
@@ -129,12 +126,8 @@ impl Store {
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let received = now();
-            let (outcome, counts) = {
-                let mut sink = StoreSink::new(&tx, &origin, received)?;
-                let mut body = Body::Reader(Box::new(io::Cursor::new(raw)));
-                let outcome = extract::read_unit_ref(&mut body, limits, &mut sink)?;
-                (outcome, sink.counts)
-            };
+            let mut body = Body::Reader(Box::new(io::Cursor::new(raw)));
+            let (outcome, counts) = read_into(&tx, &origin, received, &mut body, limits)?;
             if outcome.errors.is_empty() {
                 tx.execute(
                     "UPDATE failures SET resolved_at = ?1 WHERE id = ?2",
@@ -152,6 +145,28 @@ impl Store {
         }
         Ok(results)
     }
+}
+
+/// Read `body` on a second thread while its reports go into `tx` on this
+/// one: parsing and inserting overlap.
+fn read_into(
+    tx: &rusqlite::Transaction<'_>,
+    origin: &str,
+    received: i64,
+    body: &mut Body,
+    limits: &ExtractLimits,
+) -> Result<(Outcome, SinkCounts), StoreError> {
+    let mut sink = StoreSink::new(tx, origin, received)?;
+    let outcome = relay(&mut sink, |relay_sink| {
+        extract::read_unit_ref(body, limits, relay_sink)
+    })
+    .map_err(|e| match e {
+        RelayError::Sink(e) => StoreError::Sql(e),
+        RelayError::Lost => StoreError::Invalid(format!(
+            "{origin}: the reading thread stopped before the input ended (a bug: please report it)"
+        )),
+    })?;
+    Ok((outcome, sink.counts))
 }
 
 fn result(origin: String, outcome: Outcome, counts: SinkCounts) -> UnitResult {
