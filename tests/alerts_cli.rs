@@ -3,25 +3,12 @@
 //! `alerts send` prints them on standard output once, `alerts list` shows
 //! where each went; `alerts test` reaches every channel or says why not.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
+
+use support::cli::{dmarcwatch, text};
+
 use wiremock::matchers::{header_exists, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn dmarcwatch(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dmarcwatch"))
-        .current_dir(dir)
-        .env_remove("DMARCWATCH_CONFIG")
-        // No reverse-DNS lookups of the test's TEST-NET sources: no network.
-        .env("DMARCWATCH_OFFLINE", "1")
-        .args(args)
-        .output()
-        .expect("run dmarcwatch")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// The statements of the ```sql blocks of docs/alerts.md.
 fn doc_queries() -> Vec<String> {

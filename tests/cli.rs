@@ -1,23 +1,11 @@
 //! The command line as a person uses it: the README's main job on the
 //! example reports, the closing line, exit codes, and error messages.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn dmarcwatch(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dmarcwatch"))
-        .current_dir(dir)
-        .env_remove("DMARCWATCH_CONFIG")
-        // No reverse-DNS lookups through the machine's resolver.
-        .env("DMARCWATCH_OFFLINE", "1")
-        .args(args)
-        .output()
-        .expect("run dmarcwatch")
-}
+use support::cli::{dmarcwatch, text};
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use std::path::PathBuf;
 
 fn examples() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod aggregate;
+pub mod cli;
 pub mod dnsmasq;
 pub mod dovecot;
 pub mod report_mail;
