@@ -262,7 +262,7 @@ impl<E: From<UnpackError>> Walker<'_, E> {
         let place = if name.is_empty() {
             kind.to_string()
         } else {
-            format!("{kind} in zip member \"{name}\"")
+            format!("{kind} in zip member {name:?}")
         };
         let mut decoded = MapErr::new(decoder, stream_error(&place));
         self.walk(&mut decoded, name, Some(&place), depth + 1)
@@ -291,7 +291,7 @@ impl<E: From<UnpackError>> Walker<'_, E> {
             } else {
                 format!("{name}:{member}")
             };
-            let place = format!("zip member \"{path}\"");
+            let place = format!("zip member {path:?}");
             let file = archive.by_index(index).map_err(zip_error)?;
             let mut file = MapErr::new(file, stream_error(&place));
             self.walk(&mut file, &path, Some(&place), depth + 1)?;

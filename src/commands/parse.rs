@@ -26,6 +26,7 @@ pub fn run(
                     records: 0,
                     messages: 0,
                     open: false,
+                    line: Vec::with_capacity(1024),
                 };
                 let outcome = extract::read_unit(unit.body, limits, &mut sink)?;
                 (unit.origin, outcome)
@@ -65,6 +66,8 @@ struct PrintSink<'a> {
     messages: u64,
     /// A report line was begun and not yet ended.
     open: bool,
+    /// Reused buffer for one record's JSON.
+    line: Vec<u8>,
 }
 
 impl ReportSink for PrintSink<'_> {
@@ -101,10 +104,14 @@ impl ReportSink for PrintSink<'_> {
 
     fn record(&mut self, record: Record) -> io::Result<()> {
         if self.json {
+            // One write per record: serde's many small writes through
+            // `dyn Write` cost more than the serialising.
+            self.line.clear();
             if self.records > 0 {
-                self.out.write_all(b",")?;
+                self.line.push(b',');
             }
-            serde_json::to_writer(&mut *self.out, &record)?;
+            serde_json::to_writer(&mut self.line, &record)?;
+            self.out.write_all(&self.line)?;
         }
         self.records += 1;
         self.messages += record.count;

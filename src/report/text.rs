@@ -169,6 +169,7 @@ impl<R: BufRead> Read for Utf8Reader<R> {
 }
 
 impl<R: BufRead> BufRead for Utf8Reader<R> {
+    #[inline]
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if matches!(self.mode, Mode::Sniff) {
             self.start()?;
@@ -183,6 +184,7 @@ impl<R: BufRead> BufRead for Utf8Reader<R> {
         Ok(&self.out[self.pos..self.len])
     }
 
+    #[inline]
     fn consume(&mut self, amt: usize) {
         self.pos = (self.pos + amt).min(self.len);
     }
