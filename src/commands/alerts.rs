@@ -78,16 +78,9 @@ pub fn after_ingest(ctx: &Context, store: &Store) -> anyhow::Result<usize> {
     Ok(ids.len())
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
 /// One delivery pass over the configured channels.
 pub fn send(ctx: &Context, store: &mut Store) -> anyhow::Result<deliver::PassStats> {
-    runtime()?.block_on(async {
+    super::runtime()?.block_on(async {
         let channels = channel::from_config(&ctx.config)?;
         let stats = deliver::deliver_due(store, &channels, now()).await;
         channel::close_all(&channels).await;
@@ -96,7 +89,7 @@ pub fn send(ctx: &Context, store: &mut Store) -> anyhow::Result<deliver::PassSta
 }
 
 fn test(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<bool> {
-    let results = runtime()?.block_on(async {
+    let results = super::runtime()?.block_on(async {
         let channels = channel::from_config(&ctx.config)?;
         let results = deliver::send_test(&channels, now()).await;
         channel::close_all(&channels).await;

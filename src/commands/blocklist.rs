@@ -12,10 +12,10 @@ use std::io::{self, Write};
 /// Look up the reverse names ingest left behind; problems are one warning
 /// line on stderr, never an error: the reports are stored either way.
 pub fn names_after_ingest(store: &mut Store, config: &Config, quiet: bool) {
-    let result = enrich::block_on(enrich::catch_up(store, config)).and_then(|r| r);
-    let warning = match result {
-        Ok(stats) => stats.warning(),
-        Err(e) => Some(format!("reverse DNS skipped: {e}")),
+    let warning = match super::runtime().map(|rt| rt.block_on(enrich::catch_up(store, config))) {
+        Ok(Ok(stats)) => stats.warning(),
+        Ok(Err(e)) => Some(format!("reverse DNS skipped: {e}")),
+        Err(e) => Some(format!("reverse DNS skipped: {e:#}")),
     };
     if let (Some(w), false) = (warning, quiet) {
         eprintln!("dmarcwatch: warning: {w}");
@@ -30,7 +30,7 @@ pub fn run(
     quiet: bool,
     out: &mut dyn Write,
 ) -> anyhow::Result<usize> {
-    let report = enrich::block_on(blocklist::check(store, config, now()))??;
+    let report = super::runtime()?.block_on(blocklist::check(store, config, now()))?;
     if !quiet {
         for w in report.warnings() {
             eprintln!("dmarcwatch: warning: {w}");

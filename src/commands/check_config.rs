@@ -10,7 +10,6 @@ use crate::daemon::jobs::{self, Jobs};
 use crate::daemon::scheduler::next_time;
 use crate::source::imap::folders;
 use crate::source::imap::Endpoint;
-use anyhow::Context as _;
 use std::io::Write;
 use std::path::Path;
 
@@ -30,10 +29,7 @@ pub fn run(config_path: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<us
     };
     writeln!(out, "config ({source}): valid")?;
     check_schedules(&config, out, &mut problems)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     for mailbox in &config.mailboxes {
         let lines = runtime.block_on(check_mailbox(mailbox));
         match lines {

@@ -8,7 +8,6 @@ use super::Context;
 use crate::daemon::jobs::{self, JobContext, Jobs};
 use crate::daemon::notify::Notifier;
 use crate::source::imap::{drain, Endpoint, PassInput, PassStats, StoreHandle};
-use anyhow::Context as _;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -22,10 +21,7 @@ pub fn run(ctx: &Context, out: &mut dyn Write) -> anyhow::Result<bool> {
     jobs::register(&ctx.config, &mut jobs).map_err(anyhow::Error::msg)?;
     let store = ctx.open_store()?;
     let store: StoreHandle = Arc::new(Mutex::new(store));
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = super::runtime()?;
     let (stop_tx, stop) = watch::channel(false);
     let results = runtime.block_on(async {
         tokio::spawn(stop_on_signal(stop_tx));

@@ -45,6 +45,16 @@ impl Context {
     }
 }
 
+/// The async runtime for one command's network work (IMAP, SMTP, HTTP,
+/// DNS): one thread, the CLI waits for it.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context as _;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 /// `12.3%` for people.
 pub fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)

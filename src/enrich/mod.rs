@@ -22,7 +22,6 @@ pub mod services;
 pub use reverse::{catch_up, CatchUp};
 
 use crate::store::StoreError;
-use std::future::Future;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnrichError {
@@ -39,13 +38,4 @@ impl From<rusqlite::Error> for EnrichError {
     fn from(e: rusqlite::Error) -> Self {
         EnrichError::Store(StoreError::Sql(e))
     }
-}
-
-/// Run an enrichment future to completion from synchronous code (the CLI).
-pub fn block_on<F: Future>(future: F) -> Result<F::Output, EnrichError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| EnrichError::Config(format!("cannot start the async runtime: {e}")))?;
-    Ok(runtime.block_on(future))
 }
