@@ -64,12 +64,7 @@ pub fn approve(store: &Store, source: &str, domain: Option<&str>) -> Result<Stri
     let domain = match domain {
         Some(d) => d.to_ascii_lowercase(),
         None => {
-            let mut stmt = store
-                .conn()
-                .prepare("SELECT DISTINCT domain FROM source_daily ORDER BY domain")?;
-            let known: Vec<String> = stmt
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
+            let known = queries::domains(store.conn(), None)?;
             match known.as_slice() {
                 [one] => one.clone(),
                 [] => {

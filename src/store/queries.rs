@@ -98,7 +98,7 @@ fn senders_sql(totals: &str) -> String {
 }
 
 /// The domains stored, or just `only` when it is given.
-fn domains(conn: &Connection, only: Option<&str>) -> Result<Vec<String>, StoreError> {
+pub fn domains(conn: &Connection, only: Option<&str>) -> Result<Vec<String>, StoreError> {
     if let Some(d) = only {
         return Ok(vec![d.to_string()]);
     }
