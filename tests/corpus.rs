@@ -71,7 +71,7 @@ fn summarise(r: &Report) -> Value {
             spf += rec.count;
         }
         if rec.count > 0 {
-            let d = rec.disposition.clone().unwrap_or_default();
+            let d = rec.disposition.as_deref().unwrap_or_default().to_string();
             *dispositions.entry(d).or_default() += rec.count;
         }
     }

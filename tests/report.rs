@@ -46,8 +46,9 @@ fn error(name: &str) -> ReportError {
     }
 }
 
-fn s(v: &str) -> Option<String> {
-    Some(v.to_string())
+/// `Some` text, as a `String` or a `Keyword` field wants it.
+fn s<T: From<String>>(v: &str) -> Option<T> {
+    Some(T::from(v.to_string()))
 }
 
 fn dkim(domain: &str, selector: Option<&str>, result: &str) -> DkimResult {
@@ -62,7 +63,7 @@ fn dkim(domain: &str, selector: Option<&str>, result: &str) -> DkimResult {
 fn spf(domain: Option<&str>, scope: Option<&str>, result: &str) -> SpfResult {
     SpfResult {
         domain: domain.map(str::to_string),
-        scope: scope.map(str::to_string),
+        scope: scope.and_then(s),
         result: s(result),
         human_result: None,
     }

@@ -10,7 +10,7 @@
 //! skipped, also with a warning). Strictness: a report needs reporter, report
 //! id, policy domain and date range.
 
-use super::model::{DkimResult, Format, Policy, Reason, Record, ReportHeader, SpfResult};
+use super::model::{DkimResult, Format, Keyword, Policy, Reason, Record, ReportHeader, SpfResult};
 use super::tags::Tag;
 use super::text::Utf8Reader;
 use super::values::{self, allowed};
@@ -369,7 +369,7 @@ impl<'o> Parser<'o> {
         if self.draft().policy_done {
             return; // a repeated <policy_published>: the first one stands
         }
-        let (slot, allowed, name): (&mut Option<String>, &[&str], &str) = {
+        let (slot, allowed, name): (&mut Option<Keyword>, &[&'static str], &str) = {
             let p = &mut self.draft.get_or_insert_with(Draft::default).policy;
             match tag {
                 Tag::Domain => {
@@ -726,9 +726,9 @@ fn set_once(slot: &mut Option<String>, value: Option<String>) {
 /// Store an enumerated value; a value outside the RFC is kept and the
 /// warning text returned.
 fn set_enumerated(
-    slot: &mut Option<String>,
+    slot: &mut Option<Keyword>,
     raw: &str,
-    allowed: &[&str],
+    allowed: &[&'static str],
     what: &str,
 ) -> Option<String> {
     match values::enumerated(raw, allowed) {
@@ -738,7 +738,7 @@ fn set_enumerated(
         }
         Err(v) => {
             let w = format!("unknown {what} {v:?} kept as is");
-            *slot = Some(v);
+            *slot = Some(Keyword::Owned(v));
             Some(w)
         }
     }

@@ -10,7 +10,9 @@ pub mod text;
 pub mod values;
 
 pub use aggregate::{parse, ParseStats};
-pub use model::{DkimResult, Format, Policy, Reason, Record, Report, ReportHeader, SpfResult};
+pub use model::{
+    DkimResult, Format, Keyword, Policy, Reason, Record, Report, ReportHeader, SpfResult,
+};
 
 use std::convert::Infallible;
 use std::io::BufRead;

@@ -3,6 +3,12 @@
 //! Serialised as the `parse --json` shape of the interface spec.
 
 use serde::Serialize;
+use std::borrow::Cow;
+
+/// An enumerated value (disposition, result, policy...): one of the RFC's
+/// words, shared and never allocated, or the unknown text as the report
+/// wrote it (lower-cased, with a warning).
+pub type Keyword = Cow<'static, str>;
 
 /// Which schema the report follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -27,15 +33,15 @@ impl Format {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Policy {
     pub domain: String,
-    pub adkim: Option<String>,
-    pub aspf: Option<String>,
-    pub p: Option<String>,
-    pub sp: Option<String>,
-    pub np: Option<String>,
+    pub adkim: Option<Keyword>,
+    pub aspf: Option<Keyword>,
+    pub p: Option<Keyword>,
+    pub sp: Option<Keyword>,
+    pub np: Option<Keyword>,
     pub pct: Option<u32>,
     pub fo: Option<String>,
-    pub testing: Option<String>,
-    pub discovery_method: Option<String>,
+    pub testing: Option<Keyword>,
+    pub discovery_method: Option<Keyword>,
 }
 
 /// Everything known before the first record: who reported, on what, when.
@@ -59,7 +65,7 @@ pub struct ReportHeader {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Reason {
     #[serde(rename = "type")]
-    pub kind: Option<String>,
+    pub kind: Option<Keyword>,
     pub comment: Option<String>,
 }
 
@@ -68,7 +74,7 @@ pub struct Reason {
 pub struct DkimResult {
     pub domain: Option<String>,
     pub selector: Option<String>,
-    pub result: Option<String>,
+    pub result: Option<Keyword>,
     pub human_result: Option<String>,
 }
 
@@ -76,8 +82,8 @@ pub struct DkimResult {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SpfResult {
     pub domain: Option<String>,
-    pub scope: Option<String>,
-    pub result: Option<String>,
+    pub scope: Option<Keyword>,
+    pub result: Option<Keyword>,
     pub human_result: Option<String>,
 }
 
@@ -86,9 +92,9 @@ pub struct SpfResult {
 pub struct Record {
     pub source_ip: Option<String>,
     pub count: u64,
-    pub disposition: Option<String>,
-    pub dkim: Option<String>,
-    pub spf: Option<String>,
+    pub disposition: Option<Keyword>,
+    pub dkim: Option<Keyword>,
+    pub spf: Option<Keyword>,
     pub reasons: Vec<Reason>,
     pub header_from: Option<String>,
     pub envelope_from: Option<String>,

@@ -2,6 +2,8 @@
 //! enumerations, checking them against the RFC lists (a value outside is kept
 //! and named in a warning), numbers that real reporters write oddly.
 
+use super::model::Keyword;
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// The RFC 7489 / RFC 9990 values of each enumerated field.
@@ -53,18 +55,17 @@ pub fn domain(raw: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_ascii_lowercase())
 }
 
-/// An enumerated value, lower-cased. `Err` carries the value when it is
+/// An enumerated value, matched without regard to case: the RFC's own
+/// (lower-case, static) word. `Err` carries the value lower-cased when it is
 /// outside `allowed` (the caller keeps it and warns).
-pub fn enumerated(raw: &str, allowed: &[&str]) -> Result<Option<String>, String> {
+pub fn enumerated(raw: &str, allowed: &[&'static str]) -> Result<Option<Keyword>, String> {
     let t = raw.trim();
     if t.is_empty() {
         return Ok(None);
     }
-    let v = t.to_ascii_lowercase();
-    if allowed.contains(&v.as_str()) {
-        Ok(Some(v))
-    } else {
-        Err(v)
+    match allowed.iter().find(|a| a.eq_ignore_ascii_case(t)) {
+        Some(word) => Ok(Some(Cow::Borrowed(word))),
+        None => Err(t.to_ascii_lowercase()),
     }
 }
 
@@ -96,6 +97,9 @@ pub fn ip(raw: &str) -> Result<Option<String>, String> {
         return Ok(None);
     }
     match t.parse::<IpAddr>() {
+        // Dotted quads parse only in their canonical form (no leading
+        // zeros, no short forms): the text is the address as written.
+        Ok(IpAddr::V4(_)) => Ok(Some(t.to_string())),
         Ok(ip) => Ok(Some(ip.to_string())),
         Err(_) => Err(t.to_string()),
     }
@@ -146,6 +150,10 @@ mod tests {
         assert_eq!(report_id("<>"), None);
         assert_eq!(ip("2001:DB8:0:0::1"), Ok(Some("2001:db8::1".into())));
         assert_eq!(ip("192.0.2.300"), Err("192.0.2.300".into()));
+        assert_eq!(ip(" 192.0.2.10\n"), Ok(Some("192.0.2.10".into())));
+        // Not canonical, so not taken for an address (octal or decimal?).
+        assert_eq!(ip("192.0.2.010"), Err("192.0.2.010".into()));
+        assert_eq!(ip("3221225985"), Err("3221225985".into()));
         assert_eq!(domain(" Example.COM. "), Some("example.com".into()));
     }
 }

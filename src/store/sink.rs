@@ -235,7 +235,9 @@ impl<'t> StoreSink<'t> {
              last_seen = max(last_seen, excluded.last_seen)",
         )?;
         let mut report_sum = SourceTotals::default();
-        for (ip, t) in &open.sources {
+        let mut sources: Vec<_> = open.sources.iter().collect();
+        sources.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (ip, t) in sources {
             let key = ip.parse::<IpAddr>().ok().map(|a| ip_key(&a).to_vec());
             let (m, p, s, d) = (
                 t.messages as i64,
