@@ -230,6 +230,10 @@ impl<S: ReportSink> ReportSink for Located<'_, S> {
         self.sink.record(record)
     }
 
+    fn records(&mut self, batch: &mut Vec<Record>) -> Result<(), S::Error> {
+        self.sink.records(batch)
+    }
+
     fn end(&mut self, warnings: Vec<String>) -> Result<(), S::Error> {
         self.sink.end(warnings)
     }

@@ -65,6 +65,11 @@ pub trait ReportSink {
     type Error;
     fn header(&mut self, header: &ReportHeader) -> Result<Flow, Self::Error>;
     fn record(&mut self, record: Record) -> Result<(), Self::Error>;
+    /// Several records of the open report. The sink may take them (the
+    /// default does) or leave them, for the caller to free or reuse.
+    fn records(&mut self, batch: &mut Vec<Record>) -> Result<(), Self::Error> {
+        batch.drain(..).try_for_each(|r| self.record(r))
+    }
     fn end(&mut self, warnings: Vec<String>) -> Result<(), Self::Error>;
     fn failed(&mut self, error: ReportError) -> Result<(), Self::Error>;
 }

@@ -2,8 +2,10 @@
 //! its calls over a bounded channel to a sink on the calling thread, so that
 //! parsing (CPU) and SQLite inserts overlap. Records travel in batches; a
 //! header waits for the other side's answer (a duplicate is skipped before
-//! its records are sent). Memory stays bounded by the channel: a few
-//! batches of records.
+//! its records are sent). Batches go back to the reading thread once stored,
+//! so that it frees what it allocated and reuses them (freeing on the other
+//! thread costs the storing side, the busier one). Memory stays bounded by
+//! the channels: a few batches of records.
 
 use super::{Flow, Record, ReportError, ReportHeader, ReportSink};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -38,6 +40,8 @@ pub enum RelayError<E> {
 pub struct RelaySink {
     calls: SyncSender<Call>,
     flows: Receiver<Flow>,
+    /// Batches the storing side is done with.
+    used: Receiver<Vec<Record>>,
     batch: Vec<Record>,
 }
 
@@ -46,7 +50,14 @@ impl RelaySink {
         if self.batch.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        let next = match self.used.try_recv() {
+            Ok(mut used) => {
+                used.clear();
+                used
+            }
+            Err(_) => Vec::with_capacity(BATCH),
+        };
+        let batch = std::mem::replace(&mut self.batch, next);
         self.calls
             .send(Call::Records(batch))
             .map_err(|_| Disconnected)
@@ -94,11 +105,13 @@ where
 {
     let (calls_tx, calls) = mpsc::sync_channel(IN_FLIGHT);
     let (flows, flows_rx) = mpsc::sync_channel(1);
+    let (used, used_rx) = mpsc::sync_channel(IN_FLIGHT);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut relay = RelaySink {
                 calls: calls_tx,
                 flows: flows_rx,
+                used: used_rx,
                 batch: Vec::with_capacity(BATCH),
             };
             let read = read(&mut relay);
@@ -112,7 +125,12 @@ where
                     // The reader may have stopped already: nothing to tell.
                     let _ = flows.send(flow);
                 }),
-                Call::Records(batch) => batch.into_iter().try_for_each(|r| sink.record(r)),
+                Call::Records(mut batch) => {
+                    let stored = sink.records(&mut batch);
+                    // Full, or the reader is gone: freed here instead.
+                    let _ = used.try_send(batch);
+                    stored
+                }
                 Call::End(warnings) => sink.end(warnings),
                 Call::Failed(error) => sink.failed(error),
             };
@@ -124,6 +142,7 @@ where
         // Unblock a reader waiting to send or for a header's answer.
         drop(calls);
         drop(flows);
+        drop(used);
         let read = match reader.join() {
             Ok(read) => read,
             Err(panic) => std::panic::resume_unwind(panic),

@@ -1,13 +1,24 @@
-//! Reports into tables as they stream out of the parser: one prepared insert
-//! per record and auth result, a savepoint per report (a report that fails
-//! half-way leaves nothing), the per-day source totals added up in memory and
-//! written once at the report's end. Duplicates are recognised by their
-//! identity before any record is read.
+//! Reports into tables as they stream out of the parser: records come in
+//! batches and go in with multi-row INSERTs (ids assigned here, so their auth
+//! results can follow in the same way), a savepoint per report (a report
+//! that fails half-way leaves nothing), the per-day source totals added up in
+//! memory and written once at the report's end, in key order. Duplicates are
+//! recognised by their identity before any record is read.
 
+use crate::report::{DkimResult, SpfResult};
 use crate::report::{Flow, Record, ReportError, ReportHeader, ReportSink};
 use rusqlite::{params, OptionalExtension, Statement, Transaction};
 use std::collections::HashMap;
 use std::net::IpAddr;
+
+/// Rows per multi-row INSERT (the rest of a batch goes one by one).
+const CHUNK: usize = 32;
+
+/// Columns of `records`, `dkim_results`, `spf_results` as the sink writes them.
+const RECORD_COLUMNS: &str = "records (id, report, source_ip, count, disposition, dkim, spf, \
+     header_from, envelope_from, envelope_to, reasons)";
+const DKIM_COLUMNS: &str = "dkim_results (record, seq, domain, selector, result, human_result)";
+const SPF_COLUMNS: &str = "spf_results (record, seq, domain, scope, result, human_result)";
 
 /// A 16-byte key that orders addresses numerically, IPv4 as `::ffff:a.b.c.d`.
 pub fn ip_key(ip: &IpAddr) -> [u8; 16] {
@@ -44,7 +55,30 @@ struct OpenReport {
     end: i64,
     records: u64,
     messages: u64,
-    sources: HashMap<String, SourceTotals>,
+    sources: HashMap<String, SourceTotals, foldhash::fast::RandomState>,
+}
+
+impl OpenReport {
+    /// Add a record to the report's and its source's totals.
+    fn count(&mut self, record: &Record) {
+        self.records += 1;
+        self.messages += record.count;
+        let source = record.source_ip.as_deref().unwrap_or_default();
+        let totals = match self.sources.get_mut(source) {
+            Some(totals) => totals,
+            None => self.sources.entry(source.to_string()).or_default(),
+        };
+        totals.messages += record.count;
+        if record.dmarc_pass() {
+            totals.dmarc_pass += record.count;
+        }
+        if record.spf.as_deref() == Some("pass") {
+            totals.spf_aligned += record.count;
+        }
+        if record.dkim.as_deref() == Some("pass") {
+            totals.dkim_aligned += record.count;
+        }
+    }
 }
 
 enum State {
@@ -67,21 +101,27 @@ pub struct StoreSink<'t> {
     now: i64,
     state: State,
     pub counts: SinkCounts,
+    /// The id the next record gets. The transaction holds the write lock
+    /// from before it was read, so no other writer can take it.
+    next_record_id: i64,
     find_report: Statement<'t>,
     insert_report: Statement<'t>,
-    insert_record: Statement<'t>,
-    insert_dkim: Statement<'t>,
-    insert_spf: Statement<'t>,
+    records: RowInserts<'t>,
+    dkim: RowInserts<'t>,
+    spf: RowInserts<'t>,
 }
 
 impl<'t> StoreSink<'t> {
     pub fn new(tx: &'t Transaction<'t>, origin: &'t str, now: i64) -> rusqlite::Result<Self> {
+        let last_id: i64 =
+            tx.query_row("SELECT coalesce(max(id), 0) FROM records", [], |r| r.get(0))?;
         Ok(StoreSink {
             tx,
             origin,
             now,
             state: State::Idle,
             counts: SinkCounts::default(),
+            next_record_id: last_id + 1,
             find_report: tx.prepare(
                 "SELECT id FROM reports WHERE org_name = ?1 AND report_id = ?2 \
                  AND domain = ?3 AND begin_ts = ?4 AND end_ts = ?5",
@@ -93,19 +133,9 @@ impl<'t> StoreSink<'t> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
                  ?17, ?18, ?19, ?20, ?21)",
             )?,
-            insert_record: tx.prepare(
-                "INSERT INTO records (report, source_ip, count, disposition, dkim, spf, \
-                 header_from, envelope_from, envelope_to, reasons) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?,
-            insert_dkim: tx.prepare(
-                "INSERT INTO dkim_results (record, seq, domain, selector, result, human_result) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?,
-            insert_spf: tx.prepare(
-                "INSERT INTO spf_results (record, seq, domain, scope, result, human_result) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?,
+            records: RowInserts::new(tx, RECORD_COLUMNS, 11)?,
+            dkim: RowInserts::new(tx, DKIM_COLUMNS, 6)?,
+            spf: RowInserts::new(tx, SPF_COLUMNS, 6)?,
         })
     }
 
@@ -145,63 +175,75 @@ impl<'t> StoreSink<'t> {
             end: h.end,
             records: 0,
             messages: 0,
-            sources: HashMap::new(),
+            sources: HashMap::default(),
         })
     }
 
-    fn insert(&mut self, record: &Record) -> rusqlite::Result<()> {
+    /// Store a batch of records of the open report: its totals counted in,
+    /// its rows written.
+    fn insert(&mut self, batch: &[Record]) -> rusqlite::Result<()> {
         let State::Open(open) = &mut self.state else {
             return Ok(());
         };
-        let reasons = (!record.reasons.is_empty()).then(|| json(&record.reasons));
-        self.insert_record.execute(params![
-            open.id,
-            record.source_ip,
-            record.count as i64,
-            record.disposition,
-            record.dkim,
-            record.spf,
-            record.header_from,
-            record.envelope_from,
-            record.envelope_to,
-            reasons,
-        ])?;
-        let record_id = self.tx.last_insert_rowid();
-        for (seq, d) in record.dkim_results.iter().enumerate() {
-            self.insert_dkim.execute(params![
-                record_id,
-                seq as i64,
-                d.domain,
-                d.selector,
-                d.result,
-                d.human_result
-            ])?;
+        for record in batch {
+            open.count(record);
         }
-        for (seq, s) in record.spf_results.iter().enumerate() {
-            self.insert_spf.execute(params![
-                record_id,
-                seq as i64,
-                s.domain,
-                s.scope,
-                s.result,
-                s.human_result
-            ])?;
-        }
-        open.records += 1;
-        open.messages += record.count;
-        let source = record.source_ip.clone().unwrap_or_default();
-        let totals = open.sources.entry(source).or_default();
-        totals.messages += record.count;
-        if record.dmarc_pass() {
-            totals.dmarc_pass += record.count;
-        }
-        if record.spf.as_deref() == Some("pass") {
-            totals.spf_aligned += record.count;
-        }
-        if record.dkim.as_deref() == Some("pass") {
-            totals.dkim_aligned += record.count;
-        }
-        Ok(())
+        let (report, first_id) = (open.id, self.next_record_id);
+        self.next_record_id += batch.len() as i64;
+        self.write_rows(report, first_id, batch)
+    }
+
+    /// The rows of `batch`, whose ids start at `first_id`: the records, then
+    /// their auth results.
+    fn write_rows(&mut self, report: i64, first_id: i64, batch: &[Record]) -> rusqlite::Result<()> {
+        self.records.insert(batch, |stmt, at, i, r| {
+            let reasons = (!r.reasons.is_empty()).then(|| json(&r.reasons));
+            stmt.raw_bind_parameter(at + 1, first_id + i as i64)?;
+            stmt.raw_bind_parameter(at + 2, report)?;
+            stmt.raw_bind_parameter(at + 3, &r.source_ip)?;
+            stmt.raw_bind_parameter(at + 4, r.count as i64)?;
+            stmt.raw_bind_parameter(at + 5, r.disposition.as_deref())?;
+            stmt.raw_bind_parameter(at + 6, r.dkim.as_deref())?;
+            stmt.raw_bind_parameter(at + 7, r.spf.as_deref())?;
+            stmt.raw_bind_parameter(at + 8, &r.header_from)?;
+            stmt.raw_bind_parameter(at + 9, &r.envelope_from)?;
+            stmt.raw_bind_parameter(at + 10, &r.envelope_to)?;
+            stmt.raw_bind_parameter(at + 11, reasons)
+        })?;
+        let ids = (first_id..).zip(batch);
+        let dkim: Vec<(i64, usize, &DkimResult)> = ids
+            .clone()
+            .flat_map(|(id, r)| {
+                r.dkim_results
+                    .iter()
+                    .enumerate()
+                    .map(move |(seq, d)| (id, seq, d))
+            })
+            .collect();
+        self.dkim.insert(&dkim, |stmt, at, _, (id, seq, d)| {
+            stmt.raw_bind_parameter(at + 1, id)?;
+            stmt.raw_bind_parameter(at + 2, *seq as i64)?;
+            stmt.raw_bind_parameter(at + 3, &d.domain)?;
+            stmt.raw_bind_parameter(at + 4, &d.selector)?;
+            stmt.raw_bind_parameter(at + 5, d.result.as_deref())?;
+            stmt.raw_bind_parameter(at + 6, &d.human_result)
+        })?;
+        let spf: Vec<(i64, usize, &SpfResult)> = ids
+            .flat_map(|(id, r)| {
+                r.spf_results
+                    .iter()
+                    .enumerate()
+                    .map(move |(seq, s)| (id, seq, s))
+            })
+            .collect();
+        self.spf.insert(&spf, |stmt, at, _, (id, seq, s)| {
+            stmt.raw_bind_parameter(at + 1, id)?;
+            stmt.raw_bind_parameter(at + 2, *seq as i64)?;
+            stmt.raw_bind_parameter(at + 3, &s.domain)?;
+            stmt.raw_bind_parameter(at + 4, s.scope.as_deref())?;
+            stmt.raw_bind_parameter(at + 5, s.result.as_deref())?;
+            stmt.raw_bind_parameter(at + 6, &s.human_result)
+        })
     }
 
     fn close_report(&mut self, open: OpenReport, warnings: &[String]) -> rusqlite::Result<()> {
@@ -318,7 +360,13 @@ impl ReportSink for StoreSink<'_> {
     }
 
     fn record(&mut self, record: Record) -> rusqlite::Result<()> {
-        self.insert(&record)
+        self.insert(std::slice::from_ref(&record))
+    }
+
+    /// The batch is left as it is: the relay hands it back to the reading
+    /// thread, which frees what it allocated.
+    fn records(&mut self, batch: &mut Vec<Record>) -> rusqlite::Result<()> {
+        self.insert(batch)
     }
 
     fn end(&mut self, warnings: Vec<String>) -> rusqlite::Result<()> {
@@ -337,6 +385,52 @@ impl ReportSink for StoreSink<'_> {
     }
 }
 
+/// One table's INSERT for one row and for [`CHUNK`] rows, prepared once.
+struct RowInserts<'t> {
+    one: Statement<'t>,
+    chunk: Statement<'t>,
+    columns: usize,
+}
+
+impl<'t> RowInserts<'t> {
+    /// `table` is `name (column, ...)` with `columns` names.
+    fn new(tx: &'t Transaction<'t>, table: &str, columns: usize) -> rusqlite::Result<Self> {
+        let row = format!("({})", vec!["?"; columns].join(", "));
+        let sql = |rows: usize| {
+            format!(
+                "INSERT INTO {table} VALUES {}",
+                vec![row.as_str(); rows].join(", ")
+            )
+        };
+        Ok(RowInserts {
+            one: tx.prepare(&sql(1))?,
+            chunk: tx.prepare(&sql(CHUNK))?,
+            columns,
+        })
+    }
+
+    /// Insert `rows`; `bind(statement, at, i, row)` binds the values of
+    /// `rows[i]` from parameter `at + 1`.
+    fn insert<T>(
+        &mut self,
+        rows: &[T],
+        bind: impl Fn(&mut Statement<'t>, usize, usize, &T) -> rusqlite::Result<()>,
+    ) -> rusqlite::Result<()> {
+        let whole = rows.len() - rows.len() % CHUNK;
+        for (c, chunk) in rows[..whole].chunks_exact(CHUNK).enumerate() {
+            for (j, row) in chunk.iter().enumerate() {
+                bind(&mut self.chunk, j * self.columns, c * CHUNK + j, row)?;
+            }
+            self.chunk.raw_execute()?;
+        }
+        for (i, row) in rows.iter().enumerate().skip(whole) {
+            bind(&mut self.one, 0, i, row)?;
+            self.one.raw_execute()?;
+        }
+        Ok(())
+    }
+}
+
 fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "[]".to_string())
 }
@@ -346,4 +440,149 @@ pub fn utc_day(ts: i64) -> String {
     chrono::DateTime::from_timestamp(ts, 0)
         .map(|d| d.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| "1970-01-01".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Format, Policy, ReportError, ReportHeader};
+    use crate::store::Store;
+
+    fn header(id: &str) -> ReportHeader {
+        ReportHeader {
+            format: Format::Rfc7489,
+            org_name: "receiver.example".into(),
+            email: None,
+            extra_contact_info: None,
+            report_id: id.into(),
+            begin: 1_700_000_000,
+            end: 1_700_086_399,
+            generator: None,
+            errors: Vec::new(),
+            policy: Policy {
+                domain: "example.com".into(),
+                ..Policy::default()
+            },
+        }
+    }
+
+    /// Record `i` of report `tag`: its address, selectors and SPF domain all
+    /// say which record it is, and it has `i % 4` DKIM and `i % 3` SPF results.
+    fn record(tag: usize, i: usize) -> Record {
+        let name = format!("r{tag}-{i}");
+        Record {
+            source_ip: Some(format!("10.{tag}.{}.{}", i / 256, i % 256)),
+            count: i as u64 + 1,
+            dkim: Some(if i.is_multiple_of(2) { "pass" } else { "fail" }.into()),
+            spf: Some("fail".into()),
+            dkim_results: (0..i % 4)
+                .map(|k| DkimResult {
+                    domain: Some("example.com".into()),
+                    selector: Some(format!("{name}-{k}")),
+                    result: Some("pass".into()),
+                    human_result: None,
+                })
+                .collect(),
+            spf_results: (0..i % 3)
+                .map(|k| SpfResult {
+                    domain: Some(format!("{name}-{k}.example")),
+                    ..SpfResult::default()
+                })
+                .collect(),
+            ..Record::default()
+        }
+    }
+
+    /// Report `tag` with `n` records, in batches of `batch`; with `fail`, it
+    /// fails after its last batch instead of ending.
+    fn feed(sink: &mut StoreSink<'_>, tag: usize, n: usize, batch: usize, fail: bool) {
+        assert_eq!(
+            sink.header(&header(&tag.to_string())).unwrap(),
+            Flow::Records
+        );
+        let records: Vec<Record> = (0..n).map(|i| record(tag, i)).collect();
+        for chunk in records.chunks(batch) {
+            let mut batch = chunk.to_vec();
+            sink.records(&mut batch).unwrap();
+            assert_eq!(batch, chunk, "the batch is left for the relay to reuse");
+        }
+        if fail {
+            sink.failed(ReportError::Xml("cut off".into())).unwrap();
+        } else {
+            sink.end(Vec::new()).unwrap();
+        }
+    }
+
+    #[test]
+    fn batched_rows_belong_to_their_record_and_a_failed_report_leaves_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let tx = store.conn_mut().transaction().unwrap();
+        {
+            let mut sink = StoreSink::new(&tx, "test", 0).unwrap();
+            // Sizes around the chunk size, and a report that fails after
+            // some of its rows were written.
+            feed(&mut sink, 1, 3 * CHUNK + 7, 2 * CHUNK + 5, false);
+            feed(&mut sink, 2, 2 * CHUNK + 1, CHUNK, true);
+            feed(&mut sink, 3, CHUNK - 1, 256, false);
+            feed(&mut sink, 4, 1, 1, false);
+            assert_eq!(sink.counts.new_reports, 3);
+            assert_eq!(sink.counts.records, (3 * CHUNK + 7 + CHUNK - 1 + 1) as u64);
+        }
+        tx.commit().unwrap();
+        let c = store.conn();
+        let n = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(n("SELECT count(*) FROM reports WHERE report_id = '2'"), 0);
+        assert_eq!(
+            n("SELECT count(*) FROM records WHERE source_ip LIKE '10.2.%'"),
+            0
+        );
+        // Every stored record, read back in id order with the auth results
+        // that point at its id, is the one written.
+        let mut stmt = c
+            .prepare(
+                "SELECT rep.report_id || ' ' || r.source_ip || ' ' || r.count || ' ' || r.dkim \
+                 || ' [' || coalesce((SELECT group_concat(selector, ',') FROM \
+                    (SELECT selector FROM dkim_results WHERE record = r.id ORDER BY seq)), '') \
+                 || '] [' || coalesce((SELECT group_concat(domain, ',') FROM \
+                    (SELECT domain FROM spf_results WHERE record = r.id ORDER BY seq)), '') || ']' \
+                 FROM records r JOIN reports rep ON rep.id = r.report ORDER BY r.id",
+            )
+            .unwrap();
+        let stored: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let written: Vec<String> = [(1, 3 * CHUNK + 7), (3, CHUNK - 1), (4, 1)]
+            .into_iter()
+            .flat_map(|(tag, n)| (0..n).map(move |i| (tag, record(tag, i))))
+            .map(|(tag, r)| {
+                let list = |v: Vec<String>| v.join(",");
+                format!(
+                    "{tag} {} {} {} [{}] [{}]",
+                    r.source_ip.unwrap_or_default(),
+                    r.count,
+                    r.dkim.unwrap_or_default(),
+                    list(
+                        r.dkim_results
+                            .into_iter()
+                            .filter_map(|d| d.selector)
+                            .collect()
+                    ),
+                    list(r.spf_results.into_iter().filter_map(|s| s.domain).collect()),
+                )
+            })
+            .collect();
+        assert_eq!(stored, written);
+        // The per-source totals saw every record of the stored reports once.
+        assert_eq!(
+            n("SELECT sum(messages) FROM source_totals"),
+            n("SELECT sum(count) FROM records")
+        );
+        assert_eq!(
+            n("SELECT sum(dkim_aligned) FROM source_daily"),
+            n("SELECT coalesce(sum(count), 0) FROM records WHERE dkim = 'pass'")
+        );
+    }
 }
