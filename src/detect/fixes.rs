@@ -2,7 +2,7 @@
 //! them, naming the platform, the domains and the command to run. Inputs
 //! are already cleaned values.
 
-use super::facts::SourceFacts;
+use super::facts::Tally;
 
 fn approve_step(domain: &str, approve: &[String]) -> Option<String> {
     (!approve.is_empty()).then(|| {
@@ -15,12 +15,7 @@ fn approve_step(domain: &str, approve: &[String]) -> Option<String> {
 }
 
 /// The platform passes SPF/DKIM for its own domains, not ours.
-pub fn alignment_drift(
-    domain: &str,
-    platform: &str,
-    t: &SourceFacts,
-    approve: &[String],
-) -> Vec<String> {
+pub fn alignment_drift(domain: &str, platform: &str, t: &Tally, approve: &[String]) -> Vec<String> {
     let mut steps = Vec::new();
     if let Some((spf, _)) = t.spf_unaligned.ranked().first() {
         steps.push(format!(

@@ -15,24 +15,15 @@
 //! Every address seen is remembered with its group, so a new address of a
 //! known group (a provider's IP churn) is not new.
 
-use super::facts::{self, SourceFacts};
-use super::group::{self, By, Group};
+use super::facts::{self, GroupFacts, Tally};
+use super::group::{self, By};
 use super::{day, fixes, name_list, pct, Settings};
 use crate::alert::escape::value;
 use crate::alert::{Alert, Kind, Severity};
 use crate::store::StoreError;
 use rusqlite::{params, Connection};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap, HashSet};
-
-/// A source group of one domain over the window.
-pub struct GroupFacts {
-    pub domain: String,
-    pub group: Group,
-    pub total: SourceFacts,
-    /// Its addresses, most messages first.
-    pub sources: Vec<SourceFacts>,
-}
+use std::collections::{HashMap, HashSet};
 
 /// What the store knows of a group beyond the window.
 #[derive(Debug, Clone, Copy, Default)]
@@ -47,57 +38,26 @@ pub struct Standing {
 
 pub fn detect(conn: &Connection, s: &Settings, now: i64) -> Result<Vec<Alert>, StoreError> {
     let since = now - s.window;
-    let groups = groups(facts::collect(conn, since, now)?, s);
     let mut alerts = Vec::new();
-    let mut history: Option<History> = None;
-    for g in &groups {
-        if g.group.by == By::Unknown {
+    for domain in facts::domains(conn, since, now)? {
+        if !s.watched(&domain) {
             continue;
         }
-        if history.as_ref().is_none_or(|h| h.domain != g.domain) {
-            history = Some(History::load(conn, &g.domain)?);
+        let groups = facts::collect(conn, &domain, since, now)?;
+        let history = History::load(conn, &domain)?;
+        for g in groups.iter().filter(|g| g.group.by != By::Unknown) {
+            if let Some(a) = judge(s, g, &history.standing(g), since) {
+                alerts.push(a);
+            }
         }
-        let Some(h) = history.as_ref() else { continue };
-        let standing = h.standing(g);
-        if let Some(a) = judge(s, g, &standing, since) {
-            alerts.push(a);
-        }
+        remember(conn, &groups, now)?;
     }
-    remember(conn, &groups, now)?;
     Ok(alerts)
-}
-
-/// Sources of watched domains, grouped.
-pub fn groups(sources: Vec<SourceFacts>, s: &Settings) -> Vec<GroupFacts> {
-    let mut by_key: BTreeMap<(String, String), GroupFacts> = BTreeMap::new();
-    for f in sources.into_iter().filter(|f| s.watched(&f.domain)) {
-        let g = group::of(&f.ip, f.service.as_deref(), f.base_domain.as_deref());
-        let entry = by_key
-            .entry((f.domain.clone(), g.key.clone()))
-            .or_insert_with(|| GroupFacts {
-                domain: f.domain.clone(),
-                group: g,
-                total: SourceFacts {
-                    domain: f.domain.clone(),
-                    ..Default::default()
-                },
-                sources: Vec::new(),
-            });
-        entry.total.merge(&f);
-        entry.sources.push(f);
-    }
-    let mut out: Vec<GroupFacts> = by_key.into_values().collect();
-    for g in &mut out {
-        g.sources
-            .sort_by(|a, b| b.messages.cmp(&a.messages).then(a.ip.cmp(&b.ip)));
-    }
-    out
 }
 
 /// What the store knows of one domain's sources, all time: loaded once
 /// per domain and run (one pass over its sources, not one per address).
 struct History {
-    domain: String,
     /// Address → (approved, first seen).
     sources: HashMap<String, (bool, i64)>,
     known_ips: HashSet<String>,
@@ -130,7 +90,6 @@ impl History {
             known_groups.insert(group);
         }
         Ok(History {
-            domain: domain.to_string(),
             sources,
             known_ips,
             known_groups,
@@ -158,7 +117,8 @@ fn remember(conn: &Connection, groups: &[GroupFacts], now: i64) -> Result<(), St
     let mut stmt = conn.prepare_cached(
         "INSERT INTO detect_known_sources (domain, source_ip, group_key, known_at) \
          VALUES (?1, ?2, ?3, ?4) ON CONFLICT (domain, source_ip) \
-         DO UPDATE SET group_key = excluded.group_key",
+         DO UPDATE SET group_key = excluded.group_key \
+         WHERE group_key IS NOT excluded.group_key",
     )?;
     for g in groups.iter().filter(|g| g.group.by != By::Unknown) {
         for f in &g.sources {
@@ -176,7 +136,7 @@ pub struct Verdict {
     pub share: f64,
 }
 
-pub fn verdict(t: &SourceFacts) -> Verdict {
+pub fn verdict(t: &Tally) -> Verdict {
     let forwarder = t.messages > 0 && (t.pass_forwarded + t.fail_forwarded) * 2 >= t.messages;
     let judged = if forwarder {
         0
@@ -295,20 +255,20 @@ fn ptr_names(g: &GroupFacts) -> Vec<String> {
 }
 
 /// "2400 of 2400 messages (100%)".
-fn of_messages(t: &SourceFacts, v: &Verdict) -> String {
+fn of_messages(t: &Tally, v: &Verdict) -> String {
     format!("{} of {} messages ({})", v.judged, t.messages, pct(v.share))
 }
 
 /// "esp (4 addresses: …) sent 2400 messages as example.com since 2025-12-04;
 /// 2400 failed DMARC".
-fn sent(domain: &str, w: &Words, t: &SourceFacts, v: &Verdict) -> String {
+fn sent(domain: &str, w: &Words, t: &Tally, v: &Verdict) -> String {
     format!(
         "{} ({}) sent {} messages as {domain} since {}; {} failed DMARC",
         w.name, w.route, t.messages, w.since, v.judged
     )
 }
 
-fn drift_text(domain: &str, w: &Words, t: &SourceFacts, v: &Verdict) -> (String, String) {
+fn drift_text(domain: &str, w: &Words, t: &Tally, v: &Verdict) -> (String, String) {
     let spf = name_list(&t.spf_unaligned.ranked(), 3);
     let dkim = name_list(&t.dkim_unaligned.ranked(), 3);
     let passed = match (spf.is_empty(), dkim.is_empty()) {
@@ -334,7 +294,7 @@ fn drift_text(domain: &str, w: &Words, t: &SourceFacts, v: &Verdict) -> (String,
     (title, summary)
 }
 
-fn failing_text(domain: &str, w: &Words, t: &SourceFacts, v: &Verdict) -> (String, String) {
+fn failing_text(domain: &str, w: &Words, t: &Tally, v: &Verdict) -> (String, String) {
     let title = format!(
         "{}{} fails DMARC for {domain}: {}",
         w.new,
@@ -356,7 +316,7 @@ fn failing_text(domain: &str, w: &Words, t: &SourceFacts, v: &Verdict) -> (Strin
     (title, summary)
 }
 
-fn new_text(domain: &str, w: &Words, t: &SourceFacts, v: &Verdict) -> (String, String) {
+fn new_text(domain: &str, w: &Words, t: &Tally, v: &Verdict) -> (String, String) {
     let outcome = if v.judged == 0 {
         "all pass DMARC".to_string()
     } else {
@@ -387,8 +347,8 @@ fn new_text(domain: &str, w: &Words, t: &SourceFacts, v: &Verdict) -> (String, S
 }
 
 /// " Receivers delivered 1200 of them anyway (disposition none)." when so.
-fn disposition_note(t: &SourceFacts) -> String {
-    let delivered = t.fail_dispositions.0.get("none").copied().unwrap_or(0);
+fn disposition_note(t: &Tally) -> String {
+    let delivered = t.fail_dispositions.get("none");
     if delivered > 0 {
         format!(
             " Receivers delivered {delivered} of the failing messages anyway (disposition none)."
