@@ -12,16 +12,17 @@
 pub mod facts;
 pub mod fixes;
 pub mod group;
+pub mod limit;
 pub mod policy;
 pub mod senders;
 pub mod silence;
 pub mod unparsable;
 
-use crate::alert::{outbox, Alert, Kind, Severity};
+use crate::alert::{outbox, Alert};
 use crate::config::{Config, DetectConfig, DomainConfig};
 use crate::store::StoreError;
+use limit::Limiter;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
-use serde_json::json;
 
 /// Alerts of one kind for one domain in one run before the rest are grouped.
 pub const MAX_PER_KIND: usize = 5;
@@ -71,18 +72,24 @@ impl<'c> Settings<'c> {
 pub fn run(conn: &Connection, config: &Config, now: i64) -> Result<Vec<String>, StoreError> {
     let settings = Settings::new(config);
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    let mut found = senders::detect(&tx, &settings, now)?;
-    found.extend(policy::detect(&tx, &settings, now)?);
-    found.extend(silence::detect(&tx, &settings, now)?);
-    found.extend(unparsable::detect(&tx, &settings, now)?);
-    let mut fresh = Vec::new();
-    for alert in found {
+    // Alerts are folded as they are found: a flood of them is never held
+    // whole in memory.
+    let mut kept = Limiter::default();
+    let mut keep = |alert: Alert| -> Result<(), StoreError> {
         if !outbox::is_cooling(&tx, &alert.key, alert.severity, alert.cooldown_secs, now)? {
-            fresh.push(alert);
+            kept.push(alert);
         }
+        Ok(())
+    };
+    senders::detect(&tx, &settings, now, &mut keep)?;
+    let others = [policy::detect, silence::detect, unparsable::detect];
+    for rule in others {
+        rule(&tx, &settings, now)?
+            .into_iter()
+            .try_for_each(&mut keep)?;
     }
     let mut ids = Vec::new();
-    for alert in limit(fresh, now) {
+    for alert in kept.finish(now) {
         if let Some(id) = outbox::enqueue(&tx, &alert, now)? {
             ids.push(id);
         }
@@ -92,85 +99,6 @@ pub fn run(conn: &Connection, config: &Config, now: i64) -> Result<Vec<String>, 
         tracing::info!("detection queued {} alerts", ids.len());
     }
     Ok(ids)
-}
-
-/// At most [`MAX_PER_KIND`] alerts per domain and kind, the most severe
-/// first; the others become one alert that lists them and covers their
-/// keys, so a flood of reports cannot flood the channels.
-pub fn limit(alerts: Vec<Alert>, now: i64) -> Vec<Alert> {
-    // (domain, kind) buckets in order of first appearance.
-    let mut buckets: Vec<Vec<Alert>> = Vec::new();
-    for a in alerts {
-        match buckets
-            .iter_mut()
-            .find(|b| b[0].domain == a.domain && b[0].kind == a.kind)
-        {
-            Some(bucket) => bucket.push(a),
-            None => buckets.push(vec![a]),
-        }
-    }
-    let mut out = Vec::new();
-    for mut group in buckets {
-        let (domain, kind) = (group[0].domain.clone(), group[0].kind);
-        // Most severe first, then most messages (when the evidence counts them).
-        group.sort_by_key(|a| {
-            let messages = a.evidence["messages"].as_u64().unwrap_or(0);
-            (std::cmp::Reverse(a.severity), std::cmp::Reverse(messages))
-        });
-        if group.len() > MAX_PER_KIND {
-            let rest = group.split_off(MAX_PER_KIND);
-            out.extend(group);
-            out.push(grouped(domain.as_deref(), kind, rest, now));
-        } else {
-            out.extend(group);
-        }
-    }
-    out
-}
-
-fn grouped(domain: Option<&str>, kind: Kind, rest: Vec<Alert>, now: i64) -> Alert {
-    let severity = rest
-        .iter()
-        .map(|a| a.severity)
-        .max()
-        .unwrap_or(Severity::Info);
-    let scope = domain.unwrap_or("inputs without a domain");
-    let mut a = Alert::new(
-        kind,
-        severity,
-        domain,
-        format!("{}:{scope}:more:{now}", kind.as_str()),
-    );
-    a.title = format!("{} more {} alerts for {scope}", rest.len(), kind.label());
-    let titles: Vec<&str> = rest.iter().map(|r| r.title.as_str()).collect();
-    a.summary = format!(
-        "This run found more than {MAX_PER_KIND} {} alerts for {scope}; the first \
-         {MAX_PER_KIND} went out on their own and these {} are listed together: {}.",
-        kind.label(),
-        rest.len(),
-        titles
-            .iter()
-            .take(20)
-            .copied()
-            .collect::<Vec<_>>()
-            .join("; ")
-    );
-    a.evidence = json!({
-        "count": rest.len(),
-        "alerts": rest.iter().take(50).map(|r| json!({
-            "severity": r.severity.as_str(), "title": r.title,
-        })).collect::<Vec<_>>(),
-    });
-    a.fix_steps = vec![
-        "Look at them together: `dmarcwatch senders --domain DOMAIN --new` or `--failing`, \
-         or `SELECT * FROM v_alerts` in the database."
-            .into(),
-        "Approve the sources you know (`dmarcwatch approve SOURCE --domain DOMAIN`); \
-         the others are sending as your domain without authorisation."
-            .into(),
-    ];
-    a.covers = rest.into_iter().map(|r| r.key).collect();
-    a
 }
 
 /// `(domain, item)` rows → items per watched domain, in domain order.

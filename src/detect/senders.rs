@@ -36,9 +36,15 @@ pub struct Standing {
     pub first_seen: i64,
 }
 
-pub fn detect(conn: &Connection, s: &Settings, now: i64) -> Result<Vec<Alert>, StoreError> {
+/// Judge every source group of the watched domains; each alert goes to
+/// `found` as soon as it is made.
+pub fn detect(
+    conn: &Connection,
+    s: &Settings,
+    now: i64,
+    found: &mut dyn FnMut(Alert) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     let since = now - s.window;
-    let mut alerts = Vec::new();
     for domain in facts::domains(conn, since, now)? {
         if !s.watched(&domain) {
             continue;
@@ -47,12 +53,12 @@ pub fn detect(conn: &Connection, s: &Settings, now: i64) -> Result<Vec<Alert>, S
         let history = History::load(conn, &domain)?;
         for g in groups.iter().filter(|g| g.group.by != By::Unknown) {
             if let Some(a) = judge(s, g, &history.standing(g), since) {
-                alerts.push(a);
+                found(a)?;
             }
         }
         remember(conn, &groups, now)?;
     }
-    Ok(alerts)
+    Ok(())
 }
 
 /// What the store knows of one domain's sources, all time: loaded once

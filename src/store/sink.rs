@@ -5,8 +5,7 @@
 //! memory and written once at the report's end, in key order. Duplicates are
 //! recognised by their identity before any record is read.
 
-use crate::report::{DkimResult, SpfResult};
-use crate::report::{Flow, Record, ReportError, ReportHeader, ReportSink};
+use crate::report::{DkimResult, Flow, Record, ReportError, ReportHeader, ReportSink, SpfResult};
 use rusqlite::{params, OptionalExtension, Statement, Transaction};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -210,40 +209,9 @@ impl<'t> StoreSink<'t> {
             stmt.raw_bind_parameter(at + 10, &r.envelope_to)?;
             stmt.raw_bind_parameter(at + 11, reasons)
         })?;
-        let ids = (first_id..).zip(batch);
-        let dkim: Vec<(i64, usize, &DkimResult)> = ids
-            .clone()
-            .flat_map(|(id, r)| {
-                r.dkim_results
-                    .iter()
-                    .enumerate()
-                    .map(move |(seq, d)| (id, seq, d))
-            })
-            .collect();
-        self.dkim.insert(&dkim, |stmt, at, _, (id, seq, d)| {
-            stmt.raw_bind_parameter(at + 1, id)?;
-            stmt.raw_bind_parameter(at + 2, *seq as i64)?;
-            stmt.raw_bind_parameter(at + 3, &d.domain)?;
-            stmt.raw_bind_parameter(at + 4, &d.selector)?;
-            stmt.raw_bind_parameter(at + 5, d.result.as_deref())?;
-            stmt.raw_bind_parameter(at + 6, &d.human_result)
-        })?;
-        let spf: Vec<(i64, usize, &SpfResult)> = ids
-            .flat_map(|(id, r)| {
-                r.spf_results
-                    .iter()
-                    .enumerate()
-                    .map(move |(seq, s)| (id, seq, s))
-            })
-            .collect();
-        self.spf.insert(&spf, |stmt, at, _, (id, seq, s)| {
-            stmt.raw_bind_parameter(at + 1, id)?;
-            stmt.raw_bind_parameter(at + 2, *seq as i64)?;
-            stmt.raw_bind_parameter(at + 3, &s.domain)?;
-            stmt.raw_bind_parameter(at + 4, s.scope.as_deref())?;
-            stmt.raw_bind_parameter(at + 5, s.result.as_deref())?;
-            stmt.raw_bind_parameter(at + 6, &s.human_result)
-        })
+        self.dkim
+            .insert_auth(first_id, batch, |r| &r.dkim_results)?;
+        self.spf.insert_auth(first_id, batch, |r| &r.spf_results)
     }
 
     fn close_report(&mut self, open: OpenReport, warnings: &[String]) -> rusqlite::Result<()> {
@@ -428,6 +396,60 @@ impl<'t> RowInserts<'t> {
             self.one.raw_execute()?;
         }
         Ok(())
+    }
+
+    /// The DKIM or SPF results of a batch whose record ids start at
+    /// `first_id`, numbered in order within each record.
+    fn insert_auth<'b, T: AuthRow + 'b>(
+        &mut self,
+        first_id: i64,
+        batch: &'b [Record],
+        results: impl Fn(&'b Record) -> &'b [T],
+    ) -> rusqlite::Result<()> {
+        let rows: Vec<(i64, i64, &T)> = (first_id..)
+            .zip(batch)
+            .flat_map(|(id, r)| (0..).zip(results(r)).map(move |(seq, x)| (id, seq, x)))
+            .collect();
+        self.insert(&rows, |stmt, at, _, (record, seq, x)| {
+            let (domain, second, result, human_result) = x.columns();
+            stmt.raw_bind_parameter(at + 1, record)?;
+            stmt.raw_bind_parameter(at + 2, seq)?;
+            stmt.raw_bind_parameter(at + 3, domain)?;
+            stmt.raw_bind_parameter(at + 4, second)?;
+            stmt.raw_bind_parameter(at + 5, result)?;
+            stmt.raw_bind_parameter(at + 6, human_result)
+        })
+    }
+}
+
+/// What `dkim_results` (selector) and `spf_results` (scope) share: the
+/// two tables have the same shape.
+trait AuthRow {
+    /// `(domain, selector or scope, result, human_result)`.
+    fn columns(&self) -> (Option<&str>, Option<&str>, Option<&str>, Option<&str>);
+}
+
+impl AuthRow for DkimResult {
+    fn columns(&self) -> (Option<&str>, Option<&str>, Option<&str>, Option<&str>) {
+        let d = self;
+        (
+            d.domain.as_deref(),
+            d.selector.as_deref(),
+            d.result.as_deref(),
+            d.human_result.as_deref(),
+        )
+    }
+}
+
+impl AuthRow for SpfResult {
+    fn columns(&self) -> (Option<&str>, Option<&str>, Option<&str>, Option<&str>) {
+        let s = self;
+        (
+            s.domain.as_deref(),
+            s.scope.as_deref(),
+            s.result.as_deref(),
+            s.human_result.as_deref(),
+        )
     }
 }
 
