@@ -1,12 +1,13 @@
 //! Reports into tables as they stream out of the parser: records come in
 //! batches and go in with multi-row INSERTs (ids assigned here, so their auth
-//! results can follow in the same way), a savepoint per report (a report
-//! that fails half-way leaves nothing), the per-day source totals added up in
+//! results can follow in the same way); a report that fails half-way leaves
+//! nothing (its rows are deleted: the ids it took are known, and cheaper to
+//! delete than a savepoint is to keep), the per-day source totals added up in
 //! memory and written once at the report's end, in key order. Duplicates are
 //! recognised by their identity before any record is read.
 
 use crate::report::{DkimResult, Flow, Record, ReportError, ReportHeader, ReportSink, SpfResult};
-use rusqlite::{params, OptionalExtension, Statement, Transaction};
+use rusqlite::{params, CachedStatement, OptionalExtension, Statement, Transaction};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -47,6 +48,8 @@ impl SourceTotals {
 
 struct OpenReport {
     id: i64,
+    /// The id of its first record.
+    first_record_id: i64,
     domain: String,
     org_name: String,
     day: String,
@@ -103,8 +106,8 @@ pub struct StoreSink<'t> {
     /// The id the next record gets. The transaction holds the write lock
     /// from before it was read, so no other writer can take it.
     next_record_id: i64,
-    find_report: Statement<'t>,
-    insert_report: Statement<'t>,
+    find_report: CachedStatement<'t>,
+    insert_report: CachedStatement<'t>,
     records: RowInserts<'t>,
     dkim: RowInserts<'t>,
     spf: RowInserts<'t>,
@@ -121,11 +124,11 @@ impl<'t> StoreSink<'t> {
             state: State::Idle,
             counts: SinkCounts::default(),
             next_record_id: last_id + 1,
-            find_report: tx.prepare(
+            find_report: tx.prepare_cached(
                 "SELECT id FROM reports WHERE org_name = ?1 AND report_id = ?2 \
                  AND domain = ?3 AND begin_ts = ?4 AND end_ts = ?5",
             )?,
-            insert_report: tx.prepare(
+            insert_report: tx.prepare_cached(
                 "INSERT INTO reports (org_name, report_id, domain, begin_ts, end_ts, format, \
                  email, extra_contact_info, generator, errors, adkim, aspf, p, sp, np, pct, fo, \
                  testing, discovery_method, origin, received_at) \
@@ -139,7 +142,6 @@ impl<'t> StoreSink<'t> {
     }
 
     fn open_report(&mut self, h: &ReportHeader) -> rusqlite::Result<OpenReport> {
-        self.tx.execute_batch("SAVEPOINT report")?;
         let errors = (!h.errors.is_empty()).then(|| json(&h.errors));
         let p = &h.policy;
         self.insert_report.execute(params![
@@ -167,6 +169,7 @@ impl<'t> StoreSink<'t> {
         ])?;
         Ok(OpenReport {
             id: self.tx.last_insert_rowid(),
+            first_record_id: self.next_record_id,
             domain: p.domain.clone(),
             org_name: h.org_name.clone(),
             day: utc_day(h.begin),
@@ -299,7 +302,6 @@ impl<'t> StoreSink<'t> {
                 report_sum.dkim_aligned as i64
             ],
         )?;
-        self.tx.execute_batch("RELEASE report")?;
         self.counts.new_reports += 1;
         self.counts.records += open.records;
         Ok(())
@@ -344,10 +346,22 @@ impl ReportSink for StoreSink<'_> {
         }
     }
 
+    /// Take back what the report wrote: its row, its records and their auth
+    /// results (its totals are only written at its end). The unit's other
+    /// reports stay.
     fn failed(&mut self, _error: ReportError) -> rusqlite::Result<()> {
-        if let State::Open(_) = std::mem::replace(&mut self.state, State::Idle) {
+        if let State::Open(open) = std::mem::replace(&mut self.state, State::Idle) {
+            let first = open.first_record_id;
+            for table in ["dkim_results", "spf_results"] {
+                let sql = format!("DELETE FROM {table} WHERE record >= ?1");
+                self.tx.prepare_cached(&sql)?.execute([first])?;
+            }
             self.tx
-                .execute_batch("ROLLBACK TO report; RELEASE report")?;
+                .prepare_cached("DELETE FROM records WHERE id >= ?1")?
+                .execute([first])?;
+            self.tx
+                .prepare_cached("DELETE FROM reports WHERE id = ?1")?
+                .execute([open.id])?;
         }
         Ok(())
     }
@@ -355,8 +369,8 @@ impl ReportSink for StoreSink<'_> {
 
 /// One table's INSERT for one row and for [`CHUNK`] rows, prepared once.
 struct RowInserts<'t> {
-    one: Statement<'t>,
-    chunk: Statement<'t>,
+    one: CachedStatement<'t>,
+    chunk: CachedStatement<'t>,
     columns: usize,
 }
 
@@ -371,8 +385,8 @@ impl<'t> RowInserts<'t> {
             )
         };
         Ok(RowInserts {
-            one: tx.prepare(&sql(1))?,
-            chunk: tx.prepare(&sql(CHUNK))?,
+            one: tx.prepare_cached(&sql(1))?,
+            chunk: tx.prepare_cached(&sql(CHUNK))?,
             columns,
         })
     }
@@ -559,6 +573,12 @@ mod tests {
             n("SELECT count(*) FROM records WHERE source_ip LIKE '10.2.%'"),
             0
         );
+        for table in ["dkim_results", "spf_results"] {
+            let orphans = format!(
+                "SELECT count(*) FROM {table} WHERE record NOT IN (SELECT id FROM records)"
+            );
+            assert_eq!(n(&orphans), 0, "{table} rows of the failed report are gone");
+        }
         // Every stored record, read back in id order with the auth results
         // that point at its id, is the one written.
         let mut stmt = c
