@@ -560,3 +560,74 @@ fn channel_config_errors_name_the_section_and_key() {
         "{e}"
     );
 }
+
+/// `check-config` reaches each channel and sends nothing: SMTP over
+/// STARTTLS with AUTH logs in; a wrong password, a closed port and a
+/// webhook that answers are each told apart; no mail, no POST.
+#[tokio::test(flavor = "multi_thread")]
+async fn check_config_reaches_each_channel_without_sending() {
+    let smtp = Smtp::start_with_auth(Mode::Starttls, Some(("alerts", "s3cret")));
+    let hook = MockServer::start().await;
+    Mock::given(method("HEAD"))
+        .respond_with(ResponseTemplate::new(405))
+        .expect(1)
+        .mount(&hook)
+        .await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let closed_port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let dir = tempfile::tempdir().expect("dir");
+    let good = email_channel(&smtp, dir.path(), Some("s3cret"))
+        .replace("[[alert]]\n", "[[alert]]\nname = \"mail\"\n");
+    let wrong_dir = dir.path().join("wrong");
+    std::fs::create_dir(&wrong_dir).expect("dir");
+    let wrong = email_channel(&smtp, &wrong_dir, Some("guess"))
+        .replace("[[alert]]\n", "[[alert]]\nname = \"mail-wrong\"\n");
+    let config = format!(
+        "{good}\n{wrong}\n[[alert]]\ntype = \"webhook\"\nname = \"ops\"\nurl = \"{}/hook/SECRET\"\n\n\
+         [[alert]]\ntype = \"slack\"\nurl = \"http://127.0.0.1:{closed_port}/services/SECRET\"\n",
+        hook.uri()
+    );
+    std::fs::write(dir.path().join("dmarcwatch.toml"), config).expect("config");
+    let path = dir.path().to_path_buf();
+    let out =
+        tokio::task::spawn_blocking(move || support::cli::dmarcwatch(&path, &["check-config"]))
+            .await
+            .expect("join");
+    let (stdout, stderr) = (
+        support::cli::text(&out.stdout),
+        support::cli::text(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "alert channel \"mail\" (SMTP 127.0.0.1:{}): connected, logged in as \"alerts\"",
+            smtp.port
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .contains("alert channel \"ops\" (webhook to 127.0.0.1): 127.0.0.1 answered HTTP 405"),
+        "{stdout}"
+    );
+    let problems: Vec<&str> = stderr.lines().collect();
+    assert_eq!(problems.len(), 2, "{stderr}");
+    assert!(
+        problems[0].contains("alert channel \"mail-wrong\"")
+            && problems[0].contains("(535)")
+            && problems[0].contains("check username and password_file"),
+        "{stderr}"
+    );
+    assert!(
+        problems[1].contains("alert channel \"slack\"") && problems[1].contains("127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("2 problem(s)"), "{stdout}");
+    assert!(
+        !format!("{stdout}{stderr}").contains("SECRET"),
+        "URL paths are secrets"
+    );
+    assert!(smtp.messages().is_empty(), "check-config sends no mail");
+    hook.verify().await;
+}

@@ -75,6 +75,24 @@ impl Channel {
         }
     }
 
+    /// Reach the channel's server without sending an alert: an SMTP server
+    /// is connected to, with its TLS, and logged in to; a webhook or Slack
+    /// URL gets a HEAD request (any HTTP answer means it was reached).
+    /// Says what was done, or why it failed.
+    pub async fn reach(&self) -> Result<String, String> {
+        let reach = async {
+            match &self.sender {
+                Sender::Email(s) => s.reach().await,
+                Sender::Webhook(s) => s.reach().await,
+                Sender::Slack(s) => s.reach().await,
+                Sender::Stdout => Ok("standard output, nothing to reach".to_string()),
+            }
+        };
+        tokio::time::timeout(SEND_TIMEOUT, reach)
+            .await
+            .unwrap_or_else(|_| Err(format!("no answer within {} s", SEND_TIMEOUT.as_secs())))
+    }
+
     /// End open connections politely (SMTP QUIT); call when done sending.
     pub async fn close(&self) {
         if let Sender::Email(s) = &self.sender {
@@ -351,7 +369,7 @@ pub fn http_client() -> Result<reqwest::Client, String> {
 
 /// An error and its causes on one line: "error sending request: … :
 /// Connection refused (os error 111)".
-fn causes(e: &dyn std::error::Error) -> String {
+pub fn causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -363,6 +381,18 @@ fn causes(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// A HEAD request to `url`: `Ok` with the status for any HTTP answer.
+/// Errors name the host only (the URL's path may be the secret).
+pub async fn head(client: &reqwest::Client, url: &reqwest::Url) -> Result<String, String> {
+    let host = url.host_str().unwrap_or("?");
+    let resp = client
+        .head(url.clone())
+        .send()
+        .await
+        .map_err(|e| format!("{host}: {}", causes(&e.without_url())))?;
+    Ok(format!("{host} answered HTTP {} to HEAD", resp.status()))
 }
 
 /// POST `body` as JSON with `headers`; 2xx is delivered, 408/429/5xx and

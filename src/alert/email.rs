@@ -5,7 +5,7 @@
 //! the stable `X-Dmarcwatch-Event-Id` (also the Message-ID) so that a resent
 //! alert can be recognised.
 
-use super::channel::{read_secret, SendError};
+use super::channel::{causes, read_secret, SendError};
 use super::{render, StoredAlert};
 use crate::config::{AlertConfig, TlsMode};
 use lettre::message::header::{HeaderName, HeaderValue};
@@ -21,6 +21,7 @@ pub struct EmailSender {
     to: Vec<Mailbox>,
     host: String,
     port: u16,
+    username: Option<String>,
 }
 
 /// `"dmarcwatch <alerts@example.com>"` → a mailbox; the error names the key.
@@ -93,7 +94,32 @@ impl EmailSender {
                 .collect::<Result<_, _>>()?,
             host: smtp_host.clone(),
             port,
+            username: username.clone(),
         })
+    }
+
+    /// Connect, with TLS as configured, log in when a username is set, and
+    /// say NOOP; nothing is sent (`check-config`).
+    pub async fn reach(&self) -> Result<String, String> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(format!("connected{}", self.login_note())),
+            Ok(false) => Err("connected, but the server did not answer NOOP".into()),
+            Err(e) => {
+                let mut message = causes(&e);
+                // 534/535: the server refused the login.
+                if message.contains("(535)") || message.contains("(534)") {
+                    message.push_str("; check username and password_file / password_env");
+                }
+                Err(message)
+            }
+        }
+    }
+
+    fn login_note(&self) -> String {
+        match &self.username {
+            Some(user) => format!(", logged in as {user:?}"),
+            None => String::new(),
+        }
     }
 
     /// QUIT the pooled connections.

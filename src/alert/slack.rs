@@ -5,7 +5,7 @@
 //! broken) and marked `verbatim`, so nothing from a report becomes a link,
 //! a mention or markup; every block stays within Slack's size limits.
 
-use super::channel::{http_client, post_json, SendError};
+use super::channel::{head, http_client, post_json, SendError};
 use super::escape::{clean, slack};
 use super::render::{footer, key_evidence_lines, tagline};
 use super::{Severity, StoredAlert};
@@ -97,6 +97,11 @@ impl SlackSender {
 
     pub fn describe(&self) -> String {
         format!("Slack webhook at {}", self.url.host_str().unwrap_or("?"))
+    }
+
+    /// Reach the URL without posting anything (`check-config`).
+    pub async fn reach(&self) -> Result<String, String> {
+        head(&self.client, &self.url).await
     }
 
     pub async fn send(&self, alert: &StoredAlert) -> Result<(), SendError> {

@@ -3,7 +3,7 @@
 //! drop copies) and, when a secret is set, `X-Dmarcwatch-Signature:
 //! sha256=<hex HMAC-SHA256 of the exact body bytes>`.
 
-use super::channel::{http_client, post_json, SendError};
+use super::channel::{head, http_client, post_json, SendError};
 use super::StoredAlert;
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -65,6 +65,11 @@ impl WebhookSender {
                 ""
             }
         )
+    }
+
+    /// Reach the URL without delivering anything (`check-config`).
+    pub async fn reach(&self) -> Result<String, String> {
+        head(&self.client, &self.url).await
     }
 
     pub async fn send(&self, alert: &StoredAlert) -> Result<(), SendError> {

@@ -2,9 +2,12 @@
 //! names answer? Loads and validates the file, lists the schedules with
 //! their next times, logs in to each mailbox and lists the folders it will
 //! use (with their message counts; a missing destination is created on first
-//! use, a missing source folder is a problem). One line per check on
-//! stdout, one line per problem on stderr; exit 1 when there is a problem.
+//! use, a missing source folder is a problem), and reaches each alert
+//! channel without sending anything (SMTP: connect, TLS, log in, NOOP;
+//! webhook and Slack: a HEAD request). One line per check on stdout, one
+//! line per problem on stderr; exit 1 when there is a problem.
 
+use crate::alert::channel;
 use crate::config::{self, parse_cron, Config};
 use crate::daemon::jobs::{self, Jobs};
 use crate::daemon::scheduler::next_time;
@@ -47,6 +50,7 @@ pub fn run(config_path: Option<&Path>, out: &mut dyn Write) -> anyhow::Result<us
     if config.mailboxes.is_empty() {
         writeln!(out, "no [[mailbox]]: `fetch` and `run` will read no mail")?;
     }
+    check_channels(&config, &runtime, out, &mut problems)?;
     match problems.count {
         0 => writeln!(out, "all checks passed")?,
         n => writeln!(out, "{n} problem(s)")?,
@@ -98,6 +102,36 @@ fn check_schedules(
         )?;
     }
     Ok(())
+}
+
+/// Each `[[alert]]` channel: its secrets read and its server reached.
+fn check_channels(
+    config: &Config,
+    runtime: &tokio::runtime::Runtime,
+    out: &mut dyn Write,
+    problems: &mut Problems,
+) -> std::io::Result<()> {
+    if config.alerts.is_empty() {
+        return writeln!(out, "no [[alert]]: alerts are printed on standard output");
+    }
+    // The SMTP pool is built and used inside the runtime.
+    runtime.block_on(async {
+        let channels = match channel::from_config(config) {
+            Ok(channels) => channels,
+            Err(e) => {
+                problems.add(e.to_string());
+                return Ok(());
+            }
+        };
+        for c in &channels {
+            match c.reach().await {
+                Ok(done) => writeln!(out, "alert channel {}: {done}", c.describe())?,
+                Err(e) => problems.add(format!("alert channel {}: {e}", c.describe())),
+            }
+        }
+        channel::close_all(&channels).await;
+        Ok(())
+    })
 }
 
 /// One mailbox: log in and look at its folders. Each line may carry a problem.
