@@ -313,3 +313,59 @@ fn check_config_logs_in_and_lists_the_folders() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// IDLE is ended and issued again when its time is up (the daemon's
+/// `idle::REISSUE`, ten minutes, shortened here): each renewal comes back
+/// as `Reissue`, the connection stays usable, and the IDLE after two
+/// renewals still hears a new message at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_renewal_keeps_the_connection_and_still_hears_new_mail() {
+    use dmarcwatch::source::imap::idle::{self, Wake};
+    use dmarcwatch::source::imap::Endpoint;
+    use std::time::{Duration, Instant};
+
+    let dovecot = std::sync::Arc::new(Dovecot::start());
+    let setup = Workdir::new(&dovecot, "none", "");
+    let config = dmarcwatch::config::load(Some(&setup.path("dmarcwatch.toml"))).expect("config");
+    let endpoint = Endpoint::new(&config.mailboxes[0]).expect("endpoint");
+    let mut conn = endpoint.connect().await.expect("connect");
+    conn.session.select("INBOX").await.expect("select");
+    let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
+    let renew = Duration::from_millis(700);
+    for round in 0..2 {
+        let started = Instant::now();
+        let (back, wake) = idle::wait(conn, &mut stop, renew).await.expect("idle");
+        conn = back;
+        assert_eq!(wake, Wake::Reissue, "round {round}");
+        let took = started.elapsed();
+        assert!(
+            took >= renew && took < Duration::from_secs(10),
+            "round {round}: {took:?}"
+        );
+    }
+    let server = std::sync::Arc::clone(&dovecot);
+    let append = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        server.client().append("INBOX", &report_email(1));
+    });
+    let started = Instant::now();
+    let (back, wake) = idle::wait(conn, &mut stop, Duration::from_secs(60))
+        .await
+        .expect("idle");
+    conn = back;
+    append.await.expect("append");
+    assert_eq!(wake, Wake::NewMail);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // The connection is still good for commands, and a stop ends a wait.
+    conn.session.noop().await.expect("NOOP after IDLE");
+    stop_tx.send(true).expect("stop");
+    let (conn, wake) = idle::wait(conn, &mut stop, Duration::from_secs(60))
+        .await
+        .expect("idle");
+    assert_eq!(wake, Wake::Stop);
+    conn.logout().await;
+}
