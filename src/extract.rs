@@ -57,12 +57,15 @@ pub fn read_unit<S: ReportSink>(
     limits: &ExtractLimits,
     sink: &mut S,
 ) -> Result<Outcome, S::Error> {
-    read_unit_ref(&mut body, limits, sink)
+    read_unit_ref(&mut body, None, limits, sink)
 }
 
 /// [`read_unit`] leaving the body with the caller (who may keep its bytes).
+/// `file_name` is the unit's file name, when it has one: an RFC 7489 name
+/// fills in what a report inside lacks (see [`report::file_name`]).
 pub fn read_unit_ref<S: ReportSink>(
     body: &mut Body,
+    file_name: Option<&str>,
     limits: &ExtractLimits,
     sink: &mut S,
 ) -> Result<Outcome, S::Error> {
@@ -79,7 +82,11 @@ pub fn read_unit_ref<S: ReportSink>(
             };
             if unpack::sniff(prefix) != Container::Unknown {
                 let options = ParseOptions::default();
-                read_documents(reader, "", &options, limits, sink, &mut out)?;
+                let place = Place {
+                    label: "",
+                    name: file_name,
+                };
+                read_documents(reader, place, &options, limits, sink, &mut out)?;
             } else {
                 match read_bounded(reader, limits.max_message_bytes) {
                     Ok(bytes) => read_message(&bytes, limits, sink, &mut out)?,
@@ -122,6 +129,7 @@ fn read_message<S: ReportSink>(
     };
     let options = ParseOptions {
         reporter_hint: message.from_domain.clone(),
+        name_hint: None,
     };
     let mut candidates = 0;
     for (i, part) in message.parts.iter().enumerate() {
@@ -134,7 +142,11 @@ fn read_message<S: ReportSink>(
             None => format!("part {}", i + 1),
         };
         let mut bytes = part.bytes.as_slice();
-        read_documents(&mut bytes, &label, &options, limits, sink, out)?;
+        let place = Place {
+            label: &label,
+            name: part.name.as_deref(),
+        };
+        read_documents(&mut bytes, place, &options, limits, sink, out)?;
     }
     if candidates == 0 {
         let types: Vec<&str> = message
@@ -166,22 +178,38 @@ impl<E> From<UnpackError> for Stop<E> {
     }
 }
 
+/// Where a container came from: the label for messages ("attachment
+/// \"x.zip\"", or nothing for a file) and its file or attachment name.
+#[derive(Clone, Copy)]
+struct Place<'a> {
+    label: &'a str,
+    name: Option<&'a str>,
+}
+
 fn read_documents<S: ReportSink>(
     input: &mut dyn Read,
-    label: &str,
+    at: Place<'_>,
     options: &ParseOptions,
     limits: &ExtractLimits,
     sink: &mut S,
     out: &mut Outcome,
 ) -> Result<(), S::Error> {
+    let label = at.label;
     let mut on_document = |doc: unpack::Document<'_>| -> Result<(), Stop<S::Error>> {
         let place = join_place(label, doc.name);
+        // The zip member's name, else the attachment's or file's.
+        let name_hint = report::file_name::parse(doc.name)
+            .or_else(|| at.name.and_then(report::file_name::parse));
+        let options = ParseOptions {
+            name_hint,
+            ..options.clone()
+        };
         let mut located = Located {
             sink: &mut *sink,
             place: &place,
             errors: &mut out.errors,
         };
-        let stats = report::parse(doc.reader, options, &mut located).map_err(Stop::Sink)?;
+        let stats = report::parse(doc.reader, &options, &mut located).map_err(Stop::Sink)?;
         out.reports += stats.reports;
         out.records += stats.records;
         Ok(())

@@ -3,8 +3,8 @@
 //! `python3 fixtures/report/make.py`), each test checking the parsed values.
 
 use dmarcwatch::report::{
-    parse_all, DkimResult, Format, ParseOptions, Policy, Reason, Record, Report, ReportError,
-    ReportHeader, SpfResult,
+    parse_all, Collect, DkimResult, Format, ParseOptions, Policy, Reason, Record, Report,
+    ReportError, ReportHeader, SpfResult,
 };
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -355,6 +355,7 @@ fn empty_elements_are_absent_values_and_org_name_falls_back_to_email() {
 fn no_org_name_nor_email_uses_the_reporter_hint() {
     let options = ParseOptions {
         reporter_hint: s("hint.example"),
+        ..ParseOptions::default()
     };
     let mut reports = parse_with("no-org-name-no-email.xml", &options);
     assert_eq!(reports.len(), 1);
@@ -898,4 +899,59 @@ fn parse_json_input_without_report_is_an_error_line_and_exit_1() {
     assert_eq!(lines[1]["path"], bad.to_str().unwrap());
     let error = lines[1]["error"].as_str().expect("error string");
     assert!(error.contains("feedback"), "{error}");
+}
+
+/// A report that lacks its reporter, date range and policy domain takes
+/// them from an RFC 7489 file name (`receiver!domain!begin!end.xml`), and
+/// says so; the same bytes under another name are still a clear error.
+#[test]
+fn an_rfc_file_name_fills_in_what_the_report_lacks() {
+    use dmarcwatch::extract::{read_unit_ref, ExtractLimits};
+    use dmarcwatch::source::Body;
+    let name = "receiver.example!example.com!1700000000!1700086399.xml";
+    let bytes = std::fs::read(fixture_path(&format!("named-by-rfc7489/{name}"))).expect("fixture");
+    let read = |file_name: &str| {
+        let mut sink = Collect::default();
+        let mut body = Body::Reader(Box::new(std::io::Cursor::new(bytes.clone())));
+        let outcome = read_unit_ref(
+            &mut body,
+            Some(file_name),
+            &ExtractLimits::default(),
+            &mut sink,
+        )
+        .unwrap_or_else(|never| match never {});
+        (sink.reports, outcome)
+    };
+    let (mut reports, outcome) = read(name);
+    assert!(outcome.errors.is_empty(), "{outcome:?}");
+    let report = reports.remove(0).expect("recovered");
+    let h = &report.header;
+    assert_eq!(
+        (
+            h.org_name.as_str(),
+            h.policy.domain.as_str(),
+            h.begin,
+            h.end
+        ),
+        (
+            "receiver.example",
+            "example.com",
+            1_700_000_000,
+            1_700_086_399
+        )
+    );
+    assert_eq!(h.report_id, "named-1");
+    assert_eq!(report.records.len(), 1);
+    assert_warning(
+        &report,
+        &format!("reporter, policy domain, date range taken from the file name {name:?}"),
+    );
+
+    let (reports, outcome) = read("saved-report.xml");
+    assert!(reports.iter().all(|r| r.is_err()), "{reports:?}");
+    assert!(
+        outcome.errors[0].contains("has no reporter"),
+        "{:?}",
+        outcome.errors
+    );
 }

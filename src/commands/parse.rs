@@ -18,7 +18,7 @@ pub fn run(
     let mut failed = 0;
     for unit in Units::new(paths, limits.max_message_bytes) {
         let (origin, outcome) = match unit {
-            Ok(unit) => {
+            Ok(mut unit) => {
                 let mut sink = PrintSink {
                     out: &mut *out,
                     json,
@@ -28,7 +28,8 @@ pub fn run(
                     open: false,
                     line: Vec::with_capacity(1024),
                 };
-                let outcome = extract::read_unit(unit.body, limits, &mut sink)?;
+                let file_name = unit.path.as_deref().and_then(|p| p.file_name()?.to_str());
+                let outcome = extract::read_unit_ref(&mut unit.body, file_name, limits, &mut sink)?;
                 (unit.origin, outcome)
             }
             Err(e) => {

@@ -594,13 +594,23 @@ impl<'o> Parser<'o> {
 
     fn build_header(&mut self) -> Result<ReportHeader, ReportError> {
         let hint = self.options.reporter_hint.clone();
+        let named = self.options.name_hint.as_ref();
         let d = self.draft.get_or_insert_with(Draft::default);
         let email_domain = d
             .email
             .as_deref()
             .and_then(|e| e.rsplit_once('@'))
             .and_then(|(_, dom)| values::domain(dom.trim_end_matches('>')));
-        let org_name = d.org_name.clone().or(email_domain).or(hint);
+        // What comes from the file name is said in a warning, once the
+        // header is whole.
+        let mut from_name: Vec<&str> = Vec::new();
+        let org_name = match d.org_name.clone().or(email_domain).or(hint) {
+            Some(name) => Some(name),
+            None => named.map(|n| {
+                from_name.push("reporter");
+                n.receiver.clone()
+            }),
+        };
         let id_hint = d.report_id.clone();
         let missing = |what: &'static str| ReportError::Missing {
             what,
@@ -608,18 +618,36 @@ impl<'o> Parser<'o> {
         };
         let org_name = org_name.ok_or_else(|| missing("reporter (<org_name> and <email>)"))?;
         let report_id = d.report_id.clone().ok_or_else(|| missing("<report_id>"))?;
-        if d.policy.domain.is_empty() {
-            return Err(missing("policy domain (<policy_published><domain>)"));
+        let mut policy = d.policy.clone();
+        if policy.domain.is_empty() {
+            let n = named.ok_or_else(|| missing("policy domain (<policy_published><domain>)"))?;
+            from_name.push("policy domain");
+            policy.domain = n.domain.clone();
         }
-        let (Some(begin), Some(end)) = (d.begin, d.end) else {
-            if let Some(bad) = d.bad_dates.first() {
-                return Err(ReportError::BadDate {
-                    value: bad.clone(),
-                    report_id,
-                });
+        let (begin, end) = match (d.begin, d.end, named) {
+            (Some(begin), Some(end), _) => (begin, end),
+            (_, _, Some(n)) => {
+                from_name.push("date range");
+                (n.begin, n.end)
             }
-            return Err(missing("date range (<date_range><begin>/<end>)"));
+            _ => {
+                if let Some(bad) = d.bad_dates.first() {
+                    return Err(ReportError::BadDate {
+                        value: bad.clone(),
+                        report_id,
+                    });
+                }
+                return Err(missing("date range (<date_range><begin>/<end>)"));
+            }
         };
+        if let (false, Some(n)) = (from_name.is_empty(), named) {
+            let message = format!(
+                "{} taken from the file name {:?} (the report does not give it)",
+                from_name.join(", "),
+                n.name
+            );
+            push_warning(d, message);
+        }
         Ok(ReportHeader {
             format: d.format.unwrap_or(Format::Rfc7489),
             org_name,
@@ -630,7 +658,7 @@ impl<'o> Parser<'o> {
             end,
             generator: d.generator.clone(),
             errors: d.errors.clone(),
-            policy: d.policy.clone(),
+            policy,
         })
     }
 

@@ -3,6 +3,7 @@
 //! the reader it is given, no clock, no config.
 
 mod aggregate;
+pub mod file_name;
 pub mod model;
 pub mod relay;
 mod tags;
@@ -23,6 +24,10 @@ pub struct ParseOptions {
     /// Reporter name to use when `<org_name>` and `<email>` are empty
     /// (the domain of the e-mail's From address).
     pub reporter_hint: Option<String>,
+    /// What the document's file name says, when it follows RFC 7489's
+    /// naming: policy domain, date range and receiver for a report that
+    /// lacks them.
+    pub name_hint: Option<file_name::NameHint>,
 }
 
 /// After a report's header, whether the sink wants its records.

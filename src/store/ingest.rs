@@ -88,7 +88,8 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let received = now();
-        let (outcome, counts) = read_into(&tx, &origin, received, &mut body, limits)?;
+        let file_name = path.as_deref().and_then(|p| p.file_name()?.to_str());
+        let (outcome, counts) = read_into(&tx, &origin, file_name, received, &mut body, limits)?;
         if !outcome.errors.is_empty() {
             let raw = match (&body, capture, &path) {
                 (Body::Message(bytes), _, _) if self.keep_raw => Some(bytes.clone()),
@@ -127,7 +128,9 @@ impl Store {
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
             let received = now();
             let mut body = Body::Reader(Box::new(io::Cursor::new(raw)));
-            let (outcome, counts) = read_into(&tx, &origin, received, &mut body, limits)?;
+            // The origin of a kept file is its path: its name still counts.
+            let (outcome, counts) =
+                read_into(&tx, &origin, Some(&origin), received, &mut body, limits)?;
             if outcome.errors.is_empty() {
                 tx.execute(
                     "UPDATE failures SET resolved_at = ?1 WHERE id = ?2",
@@ -152,13 +155,14 @@ impl Store {
 fn read_into(
     tx: &rusqlite::Transaction<'_>,
     origin: &str,
+    file_name: Option<&str>,
     received: i64,
     body: &mut Body,
     limits: &ExtractLimits,
 ) -> Result<(Outcome, SinkCounts), StoreError> {
     let mut sink = StoreSink::new(tx, origin, received)?;
     let outcome = relay(&mut sink, |relay_sink| {
-        extract::read_unit_ref(body, limits, relay_sink)
+        extract::read_unit_ref(body, file_name, limits, relay_sink)
     })
     .map_err(|e| match e {
         RelayError::Sink(e) => StoreError::Sql(e),
