@@ -19,6 +19,17 @@ const RECORD_COLUMNS: &str = "records (id, report, source_ip, count, disposition
      header_from, envelope_from, envelope_to, reasons)";
 const DKIM_COLUMNS: &str = "dkim_results (record, seq, domain, selector, result, human_result)";
 const SPF_COLUMNS: &str = "spf_results (record, seq, domain, scope, result, human_result)";
+const DAILY_COLUMNS: &str = "source_daily (domain, day, source_ip, org_name, ip_key, messages, \
+     dmarc_pass, spf_aligned, dkim_aligned, first_seen, last_seen)";
+const TOTALS_COLUMNS: &str = "source_totals (domain, source_ip, ip_key, messages, dmarc_pass, \
+     spf_aligned, dkim_aligned, first_seen, last_seen)";
+/// What a report's totals for a source do to the row already there.
+const ADD_TOTALS: &str = "DO UPDATE SET messages = messages + excluded.messages, \
+     dmarc_pass = dmarc_pass + excluded.dmarc_pass, \
+     spf_aligned = spf_aligned + excluded.spf_aligned, \
+     dkim_aligned = dkim_aligned + excluded.dkim_aligned, \
+     first_seen = min(first_seen, excluded.first_seen), \
+     last_seen = max(last_seen, excluded.last_seen)";
 
 /// A 16-byte key that orders addresses numerically, IPv4 as `::ffff:a.b.c.d`.
 pub fn ip_key(ip: &IpAddr) -> [u8; 16] {
@@ -111,6 +122,8 @@ pub struct StoreSink<'t> {
     records: RowInserts<'t>,
     dkim: RowInserts<'t>,
     spf: RowInserts<'t>,
+    daily: RowInserts<'t>,
+    totals: RowInserts<'t>,
 }
 
 impl<'t> StoreSink<'t> {
@@ -135,9 +148,21 @@ impl<'t> StoreSink<'t> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
                  ?17, ?18, ?19, ?20, ?21)",
             )?,
-            records: RowInserts::new(tx, RECORD_COLUMNS, 11)?,
-            dkim: RowInserts::new(tx, DKIM_COLUMNS, 6)?,
-            spf: RowInserts::new(tx, SPF_COLUMNS, 6)?,
+            records: RowInserts::new(tx, RECORD_COLUMNS, 11, "")?,
+            dkim: RowInserts::new(tx, DKIM_COLUMNS, 6, "")?,
+            spf: RowInserts::new(tx, SPF_COLUMNS, 6, "")?,
+            daily: RowInserts::new(
+                tx,
+                DAILY_COLUMNS,
+                11,
+                &format!("ON CONFLICT (domain, day, source_ip, org_name) {ADD_TOTALS}"),
+            )?,
+            totals: RowInserts::new(
+                tx,
+                TOTALS_COLUMNS,
+                9,
+                &format!("ON CONFLICT (domain, source_ip) {ADD_TOTALS}"),
+            )?,
         })
     }
 
@@ -223,65 +248,46 @@ impl<'t> StoreSink<'t> {
             "UPDATE reports SET records = ?1, messages = ?2, warnings = ?3 WHERE id = ?4",
             params![open.records as i64, open.messages as i64, warnings, open.id],
         )?;
-        let mut daily = self.tx.prepare_cached(
-            "INSERT INTO source_daily (domain, day, source_ip, org_name, ip_key, messages, \
-             dmarc_pass, spf_aligned, dkim_aligned, first_seen, last_seen) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
-             ON CONFLICT (domain, day, source_ip, org_name) DO UPDATE SET \
-             messages = messages + excluded.messages, \
-             dmarc_pass = dmarc_pass + excluded.dmarc_pass, \
-             spf_aligned = spf_aligned + excluded.spf_aligned, \
-             dkim_aligned = dkim_aligned + excluded.dkim_aligned, \
-             first_seen = min(first_seen, excluded.first_seen), \
-             last_seen = max(last_seen, excluded.last_seen)",
-        )?;
-        let mut totals = self.tx.prepare_cached(
-            "INSERT INTO source_totals (domain, source_ip, ip_key, messages, dmarc_pass, \
-             spf_aligned, dkim_aligned, first_seen, last_seen) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
-             ON CONFLICT (domain, source_ip) DO UPDATE SET \
-             messages = messages + excluded.messages, \
-             dmarc_pass = dmarc_pass + excluded.dmarc_pass, \
-             spf_aligned = spf_aligned + excluded.spf_aligned, \
-             dkim_aligned = dkim_aligned + excluded.dkim_aligned, \
-             first_seen = min(first_seen, excluded.first_seen), \
-             last_seen = max(last_seen, excluded.last_seen)",
-        )?;
-        let mut report_sum = SourceTotals::default();
-        let mut sources: Vec<_> = open.sources.iter().collect();
+        let mut sources: Vec<(&str, Option<[u8; 16]>, &SourceTotals)> = open
+            .sources
+            .iter()
+            .map(|(ip, t)| {
+                (
+                    ip.as_str(),
+                    ip.parse::<IpAddr>().ok().map(|a| ip_key(&a)),
+                    t,
+                )
+            })
+            .collect();
+        // In key order: B-tree appends rather than inserts all over.
         sources.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        for (ip, t) in sources {
-            let key = ip.parse::<IpAddr>().ok().map(|a| ip_key(&a).to_vec());
-            let (m, p, s, d) = (
-                t.messages as i64,
-                t.dmarc_pass as i64,
-                t.spf_aligned as i64,
-                t.dkim_aligned as i64,
-            );
-            daily.execute(params![
-                open.domain,
-                open.day,
-                ip,
-                open.org_name,
-                key,
-                m,
-                p,
-                s,
-                d,
-                open.begin,
-                open.end,
-            ])?;
-            totals.execute(params![
-                open.domain,
-                ip,
-                key,
-                m,
-                p,
-                s,
-                d,
-                open.begin,
-                open.end
-            ])?;
+        let counts = |t: &SourceTotals| {
+            [t.messages, t.dmarc_pass, t.spf_aligned, t.dkim_aligned].map(|n| n as i64)
+        };
+        self.daily.insert(&sources, |stmt, at, _, (ip, key, t)| {
+            stmt.raw_bind_parameter(at + 1, &open.domain)?;
+            stmt.raw_bind_parameter(at + 2, &open.day)?;
+            stmt.raw_bind_parameter(at + 3, ip)?;
+            stmt.raw_bind_parameter(at + 4, &open.org_name)?;
+            stmt.raw_bind_parameter(at + 5, key.as_ref().map(|k| &k[..]))?;
+            for (i, n) in counts(t).into_iter().enumerate() {
+                stmt.raw_bind_parameter(at + 6 + i, n)?;
+            }
+            stmt.raw_bind_parameter(at + 10, open.begin)?;
+            stmt.raw_bind_parameter(at + 11, open.end)
+        })?;
+        self.totals.insert(&sources, |stmt, at, _, (ip, key, t)| {
+            stmt.raw_bind_parameter(at + 1, &open.domain)?;
+            stmt.raw_bind_parameter(at + 2, ip)?;
+            stmt.raw_bind_parameter(at + 3, key.as_ref().map(|k| &k[..]))?;
+            for (i, n) in counts(t).into_iter().enumerate() {
+                stmt.raw_bind_parameter(at + 4 + i, n)?;
+            }
+            stmt.raw_bind_parameter(at + 8, open.begin)?;
+            stmt.raw_bind_parameter(at + 9, open.end)
+        })?;
+        let mut report_sum = SourceTotals::default();
+        for t in open.sources.values() {
             report_sum.add(t);
         }
         self.tx.execute(
@@ -367,7 +373,8 @@ impl ReportSink for StoreSink<'_> {
     }
 }
 
-/// One table's INSERT for one row and for [`CHUNK`] rows, prepared once.
+/// One table's INSERT (or upsert) for one row and for [`CHUNK`] rows,
+/// prepared once per connection.
 struct RowInserts<'t> {
     one: CachedStatement<'t>,
     chunk: CachedStatement<'t>,
@@ -375,12 +382,18 @@ struct RowInserts<'t> {
 }
 
 impl<'t> RowInserts<'t> {
-    /// `table` is `name (column, ...)` with `columns` names.
-    fn new(tx: &'t Transaction<'t>, table: &str, columns: usize) -> rusqlite::Result<Self> {
+    /// `table` is `name (column, ...)` with `columns` names; `upsert` an
+    /// `ON CONFLICT` clause, or empty.
+    fn new(
+        tx: &'t Transaction<'t>,
+        table: &str,
+        columns: usize,
+        upsert: &str,
+    ) -> rusqlite::Result<Self> {
         let row = format!("({})", vec!["?"; columns].join(", "));
         let sql = |rows: usize| {
             format!(
-                "INSERT INTO {table} VALUES {}",
+                "INSERT INTO {table} VALUES {} {upsert}",
                 vec![row.as_str(); rows].join(", ")
             )
         };
