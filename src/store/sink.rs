@@ -3,8 +3,9 @@
 //! results can follow in the same way); a report that fails half-way leaves
 //! nothing (its rows are deleted: the ids it took are known, and cheaper to
 //! delete than a savepoint is to keep), the per-day source totals added up in
-//! memory and written once at the report's end, in key order. Duplicates are
-//! recognised by their identity before any record is read.
+//! memory and upserted once at the report's end, in key order and also many
+//! rows per statement. Duplicates are recognised by their identity before any
+//! record is read.
 
 use crate::report::{DkimResult, Flow, Record, ReportError, ReportHeader, ReportSink, SpfResult};
 use rusqlite::{params, CachedStatement, OptionalExtension, Statement, Transaction};
@@ -14,7 +15,7 @@ use std::net::IpAddr;
 /// Rows per multi-row INSERT (the rest of a batch goes one by one).
 const CHUNK: usize = 32;
 
-/// Columns of `records`, `dkim_results`, `spf_results` as the sink writes them.
+/// The tables the sink writes, with their columns in binding order.
 const RECORD_COLUMNS: &str = "records (id, report, source_ip, count, disposition, dkim, spf, \
      header_from, envelope_from, envelope_to, reasons)";
 const DKIM_COLUMNS: &str = "dkim_results (record, seq, domain, selector, result, human_result)";
