@@ -82,4 +82,19 @@ mod tests {
             assert_eq!(parse(name), None, "{name}");
         }
     }
+
+    proptest::proptest! {
+        /// Any name, however odd (attachment names come from strangers):
+        /// no panic, and a hint only when it holds together.
+        #[test]
+        fn any_name_is_safe(name in "\\PC{0,80}", parts in proptest::collection::vec("[a-z0-9.!-]{0,12}", 0..7)) {
+            for candidate in [name.clone(), parts.join("!")] {
+                if let Some(h) = parse(&candidate) {
+                    proptest::prop_assert!(h.begin <= h.end);
+                    proptest::prop_assert!(h.domain.contains('.'));
+                    proptest::prop_assert!(!h.receiver.is_empty());
+                }
+            }
+        }
+    }
 }
