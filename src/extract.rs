@@ -149,10 +149,13 @@ fn read_message<S: ReportSink>(
         read_documents(&mut bytes, place, &options, limits, sink, out)?;
     }
     if candidates == 0 {
-        let types: Vec<&str> = message
+        // Content types are the sender's text: escaped, so the error
+        // stays one line.
+        let types: Vec<String> = message
             .parts
             .iter()
             .filter_map(|p| p.content_type.as_deref())
+            .map(|t| t.escape_debug().to_string())
             .collect();
         out.errors.push(if types.is_empty() {
             "no report attachment in the e-mail".to_string()
