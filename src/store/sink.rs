@@ -129,8 +129,16 @@ pub struct StoreSink<'t> {
 
 impl<'t> StoreSink<'t> {
     pub fn new(tx: &'t Transaction<'t>, origin: &'t str, now: i64) -> rusqlite::Result<Self> {
-        let last_id: i64 =
-            tx.query_row("SELECT coalesce(max(id), 0) FROM records", [], |r| r.get(0))?;
+        // Past every id in use, also by auth results whose record was
+        // deleted by hand (foreign keys are not enforced): reusing one would
+        // collide with them.
+        let last_id: i64 = tx.query_row(
+            "SELECT max(coalesce((SELECT max(id) FROM records), 0), \
+             coalesce((SELECT max(record) FROM dkim_results), 0), \
+             coalesce((SELECT max(record) FROM spf_results), 0))",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(StoreSink {
             tx,
             origin,
@@ -561,6 +569,26 @@ mod tests {
         } else {
             sink.end(Vec::new()).unwrap();
         }
+    }
+
+    #[test]
+    fn ids_skip_auth_results_left_by_a_hand_deleted_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+        let tx = store.conn_mut().transaction().unwrap();
+        {
+            let mut sink = StoreSink::new(&tx, "test", 0).unwrap();
+            feed(&mut sink, 1, 8, 8, false);
+        }
+        // As a user pruning by hand with the sqlite3 shell would leave it.
+        tx.execute_batch("DELETE FROM records WHERE id > 4")
+            .unwrap();
+        {
+            let mut sink = StoreSink::new(&tx, "test", 0).unwrap();
+            feed(&mut sink, 2, 8, 8, false);
+            assert_eq!(sink.counts.records, 8);
+        }
+        tx.commit().unwrap();
     }
 
     #[test]
