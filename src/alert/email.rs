@@ -106,8 +106,7 @@ impl EmailSender {
             Ok(false) => Err("connected, but the server did not answer NOOP".into()),
             Err(e) => {
                 let mut message = causes(&e);
-                // 534/535: the server refused the login.
-                if message.contains("(535)") || message.contains("(534)") {
+                if login_refused(&e) {
                     message.push_str("; check username and password_file / password_env");
                 }
                 Err(message)
@@ -162,18 +161,21 @@ impl EmailSender {
             Ok(_) => Ok(()),
             Err(e) => {
                 let message = format!("SMTP {at}: {e}");
-                let code = e.status().map(u16::from);
-                match code {
-                    // 5xx to the message itself; but an authentication
-                    // failure (530, 534, 535, 538) is the channel's problem.
-                    Some(c) if e.is_permanent() && !matches!(c, 530 | 534 | 535 | 538) => {
-                        Err(SendError::Refused(message))
-                    }
-                    _ => Err(SendError::Unreachable(message)),
+                // 5xx to the message itself; but a refused login is the
+                // channel's problem.
+                if e.is_permanent() && !login_refused(&e) {
+                    Err(SendError::Refused(message))
+                } else {
+                    Err(SendError::Unreachable(message))
                 }
             }
         }
     }
+}
+
+/// The server refused to authenticate us (530, 534, 535, 538).
+fn login_refused(e: &lettre::transport::smtp::Error) -> bool {
+    matches!(e.status().map(u16::from), Some(530 | 534 | 535 | 538))
 }
 
 /// A header of our own, its value from our own ASCII words.

@@ -52,12 +52,6 @@ impl Counts {
         self.0[at].1 += n;
     }
 
-    pub fn merge(&mut self, other: &Counts) {
-        for (k, v) in &other.0 {
-            self.add(k, *v);
-        }
-    }
-
     /// Names by count, largest first.
     pub fn ranked(&self) -> Vec<(&str, u64)> {
         let mut v: Vec<(&str, u64)> = self.0.iter().map(|(k, v)| (k.as_str(), *v)).collect();

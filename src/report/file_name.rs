@@ -31,7 +31,7 @@ pub fn parse(name: &str) -> Option<NameHint> {
             .flatten()
     };
     let (begin, end) = (number(begin)?, number(end)?);
-    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let domain = super::values::domain(domain)?;
     let plausible = |d: &str| {
         d.contains('.')
             && d.bytes()
